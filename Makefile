@@ -1,0 +1,91 @@
+# mnist-service: see README.md. Every build goes into $(B) (default build/).
+# Module fragments (common/, worker/, frontend/, tests/ module.mk) add their
+# binaries to BINS, test programs to TEST_BINS and fuzzers to FUZZERS.
+
+B        ?= build
+CC       ?= cc
+PKGS     := libh2o-evloop libnng msgpack jansson openblas libpng libjpeg libsystemd
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+CFLAGS   += -std=c17 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
+            -Icommon -Iworker -Ifrontend $(SANFLAGS)
+LDFLAGS  += -pthread $(SANFLAGS)
+LDLIBS   += -lm
+PREFIX   ?= /usr/local
+DATA     := $(B)/data
+WEIGHTS  := weights/model.safetensors
+DEPS_OK  := $(B)/.deps-build
+
+# nng 1.5 from Debian has no pkg-config file; the others do.
+pc = $(shell pkg-config --cflags --libs $(1) 2>/dev/null)
+LIB_nng     := -lnng
+LIB_h2o     := $(call pc,libh2o-evloop) -lssl -lcrypto -luv
+LIB_msgpack := $(call pc,msgpack)
+LIB_jansson := $(call pc,jansson)
+LIB_blas    := $(call pc,openblas)
+LIB_png     := $(call pc,libpng)
+LIB_jpeg    := -ljpeg
+LIB_systemd := $(call pc,libsystemd)
+
+BINS      :=
+TEST_BINS :=
+FUZZERS   :=
+
+.PHONY: all deps test-deps run test asan fuzz bench weights data format install clean
+all: $(DEPS_OK)
+
+include common/module.mk
+include worker/module.mk
+include frontend/module.mk
+include tests/module.mk
+
+all: $(BINS) $(TEST_BINS)
+
+$(DEPS_OK): scripts/deps.sh
+	@sh scripts/deps.sh build
+	@mkdir -p $(@D) && touch $@
+
+test-deps:
+	@sh scripts/deps.sh test
+
+$(B)/obj/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+data: $(DATA)/test.images
+$(DATA)/test.images: scripts/fetch-data.sh weights/prepare_data.py
+	@sh scripts/fetch-data.sh $(DATA)
+
+# Retrain from scratch (about 15 min on 2 cores); the result is committed.
+weights: test-deps data
+	/usr/bin/python3 weights/train.py $(DATA) $(WEIGHTS) | tee $(B)/train.log
+
+run: all
+	$(B)/mnist-frontend --spawn-workers 2
+
+asan:
+	$(MAKE) B=$(B)/asan CC=clang OPT=-O1 \
+	    SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
+
+test: test-deps all data asan
+	@B=$(B) sh tests/run.sh
+
+fuzz: test-deps
+	$(MAKE) fuzzers
+	@B=$(B) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} sh tests/fuzz.sh
+
+bench: test-deps all data
+	@B=$(B) sh tests/bench.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mnist
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(WEIGHTS) $(DESTDIR)$(PREFIX)/share/mnist/
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,54 @@
+/*
+ * proto: the msgpack wire protocol between callers, the frontend and the
+ * workers (docs/protocol.md). One msgpack map per nng message, version v=1.
+ *
+ *   request  {"v":1, "image": bin}                      PNG or JPEG bytes
+ *            {"v":1, "pixels": bin, "width": u, "height": u}   8-bit gray
+ *            optional "probs": true   (reply carries all ten probabilities)
+ *   reply    {"v":1, "ok":true, "digit":u, "confidence":f, "probs":[f x 10]?}
+ *            {"v":1, "ok":false, "code":str, "error":str}
+ *
+ * Parsing never trusts the input: wrong types, unknown versions, missing or
+ * duplicate keys give ERR_BAD_REQUEST with a message. Unknown keys are
+ * ignored (forward compatible). Parsed requests point into the caller's
+ * message buffer, which must outlive them. Thread-safe, no globals.
+ */
+#ifndef MNIST_PROTO_H
+#define MNIST_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_VERSION 1
+
+struct proto_request {
+	const uint8_t *image; /* PNG/JPEG bytes, or NULL */
+	size_t image_len;
+	const uint8_t *pixels; /* width*height gray bytes, or NULL */
+	size_t pixels_len;
+	uint32_t width, height;
+	bool probs;
+};
+
+struct proto_reply {
+	bool ok;
+	int digit;
+	float confidence;
+	bool has_probs;
+	float probs[10];
+	char code[32];     /* when !ok: "invalid_image", "unsupported_type", ... */
+	char error[256];   /* when !ok: human-readable message */
+};
+
+/* Pack into a malloc'd buffer the caller frees with free(). */
+int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *len);
+int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len);
+
+int proto_parse_request(const uint8_t *buf, size_t len, struct proto_request *req, char *err);
+int proto_parse_reply(const uint8_t *buf, size_t len, struct proto_reply *rep, char *err);
+
+/* Fill an error reply from an ERR_* code and message. */
+void proto_reply_error(struct proto_reply *rep, int code, const char *msg);
+
+#endif

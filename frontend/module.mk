@@ -1,0 +1,1 @@
+# frontend/ build fragment, included by the top Makefile.

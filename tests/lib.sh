@@ -1,0 +1,35 @@
+# Shell helpers for integration tests: TAP output, temporary dirs, cleanup.
+# Source it; then use ok/not_ok/check, tmpdir_make, on_exit and wait_for.
+T_FAILED=0
+T_COUNT=0
+ok() { T_COUNT=$((T_COUNT + 1)); echo "ok - $*"; }
+not_ok() { T_COUNT=$((T_COUNT + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok - $*"; }
+# check NAME CMD...: runs CMD, passes when it exits 0.
+check() { n=$1; shift; if "$@"; then ok "$n"; else not_ok "$n"; fi; }
+# check_eq NAME EXPECTED ACTUAL
+check_eq() {
+    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
+}
+T_CLEANUP=""
+on_exit() { T_CLEANUP="$*; $T_CLEANUP"; }
+t_finish() {
+    eval "$T_CLEANUP" >/dev/null 2>&1 || true
+    [ "$T_COUNT" -gt 0 ] || { echo "not ok - no checks ran"; exit 1; }
+    [ "$T_FAILED" -eq 0 ]
+}
+trap 't_finish' EXIT
+trap 'exit 130' INT TERM
+tmpdir_make() { d=$(mktemp -d "${TMPDIR:-/tmp}/mnist-test.XXXXXX"); on_exit "rm -rf '$d'"; echo "$d"; }
+# wait_for SECONDS CMD...: polls CMD every 20 ms until it succeeds or time runs out.
+wait_for() {
+    limit=$1; shift
+    end=$(( $(date +%s%N) / 1000000 + limit * 1000 ))
+    while ! "$@" >/dev/null 2>&1; do
+        [ $(( $(date +%s%N) / 1000000 )) -lt "$end" ] || return 1
+        sleep 0.02
+    done
+}
+# free_port: a TCP port on 127.0.0.1 that nobody listens on right now.
+free_port() {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}

@@ -1,0 +1,1 @@
+# worker/ build fragment, included by the top Makefile.
