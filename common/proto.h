@@ -4,9 +4,15 @@
  *
  *   request  {"v":1, "image": bin}                      PNG or JPEG bytes
  *            {"v":1, "pixels": bin, "width": u, "height": u}   8-bit gray
+ *            {"v":1, "ping": true}                          liveness probe
  *            optional "probs": true   (reply carries all ten probabilities)
- *   reply    {"v":1, "ok":true, "digit":u, "confidence":f, "probs":[f x 10]?}
- *            {"v":1, "ok":false, "code":str, "error":str}
+ *   reply    {"v":1, "ok":true, "digit":u, "confidence":f, "probs":[f x 10]?,
+ *             "worker":u, "batch":u, "infer_us":u}
+ *            {"v":1, "ok":true, "pong":true, "worker":u}     answer to ping
+ *            {"v":1, "ok":false, "code":str, "error":str, "worker":u?}
+ *   worker = the worker's pid, batch = size of the batch this request ran in,
+ *   infer_us = decode+forward time of that batch in microseconds (for logs
+ *   and metrics; callers may ignore them).
  *
  * Parsing never trusts the input: wrong types, unknown versions, missing or
  * duplicate keys give ERR_BAD_REQUEST with a message. Unknown keys are
@@ -29,6 +35,7 @@ struct proto_request {
 	size_t pixels_len;
 	uint32_t width, height;
 	bool probs;
+	bool ping;
 };
 
 struct proto_reply {
@@ -37,6 +44,10 @@ struct proto_reply {
 	float confidence;
 	bool has_probs;
 	float probs[10];
+	bool pong;
+	uint32_t worker;   /* pid of the worker that answered, 0 if unknown */
+	uint32_t batch;    /* batch size the request ran in, 0 if unknown */
+	uint32_t infer_us; /* batch compute time, 0 if unknown */
 	char code[32];     /* when !ok: "invalid_image", "unsupported_type", ... */
 	char error[256];   /* when !ok: human-readable message */
 };
