@@ -8,3 +8,6 @@
 $(B)/tests/%:
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+TEST_BINS += $(B)/tests/t_config
+$(B)/tests/t_config: $(B)/obj/tests/t_config.o $(COMMON_OBJS)
