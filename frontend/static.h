@@ -1,0 +1,67 @@
+/*
+ * static: the API documentation site served by the frontend, kept in memory.
+ *
+ * static_load() reads every regular file under a directory (default
+ * static_default_dir(): $MNIST_WWW, else build/www when it exists in the
+ * working directory, else STATIC_INSTALL_DIR) into memory once at start-up,
+ * so serving never touches the disk or blocks the event loop. The tree is
+ * built by `make` (target $(B)/www) and installed by `make install`:
+ *
+ *   openapi.json               the OpenAPI 3 document  -> GET /openapi.json
+ *   docs/index.html            Swagger UI page         -> GET /docs, /docs/
+ *   docs/<asset>               swagger-ui-dist files   -> GET /docs/<asset>
+ *   redoc/index.html           ReDoc page              -> GET /redoc, /redoc/
+ *   redoc/<asset>              redoc bundle            -> GET /redoc/<asset>
+ *
+ * Limits: at most STATIC_MAX_FILES files, STATIC_MAX_BYTES in total, depth
+ * 4; dotfiles and non-regular files are skipped. static_find() only matches
+ * loaded names exactly (no path walking: "..", "//" and the query string
+ * are never resolved against the disk).
+ *
+ * Ownership: the site owns every body; pointers from static_find() stay
+ * valid until static_free(). After static_load() returns, the site is
+ * read-only, so static_find() is safe from any thread without a lock.
+ */
+#ifndef MNIST_STATIC_H
+#define MNIST_STATIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef STATIC_INSTALL_DIR
+#define STATIC_INSTALL_DIR "/usr/local/share/mnist/www"
+#endif
+#define STATIC_MAX_FILES 256
+#define STATIC_MAX_BYTES ((size_t)64 << 20)
+
+struct static_file {
+	const char *path;	  /* URL path, e.g. "/docs/swagger-ui.css" */
+	const char *content_type; /* e.g. "text/html; charset=utf-8" */
+	const uint8_t *body;
+	size_t len;
+};
+
+struct static_site;
+
+/* The directory to load when no --www flag is given (see above). */
+const char *static_default_dir(void);
+
+/* Load dir into a new site (*out, freed by static_free). Returns 0, or
+ * ERR_IO (missing/unreadable dir or file), ERR_TOO_LARGE (limits) or
+ * ERR_NOMEM, with a message in err. A missing openapi.json is ERR_IO: the
+ * directory is not a docs tree. The frontend may choose to run without
+ * docs when this fails (log it, answer 404). */
+int static_load(const char *dir, struct static_site **out, char *err);
+
+/* The file for a request path (not NUL-terminated; a "?query" suffix is
+ * ignored), or NULL. "/docs" and "/docs/" give docs/index.html, likewise
+ * for /redoc. */
+const struct static_file *static_find(const struct static_site *site, const char *path, size_t len);
+
+/* Number of files and total bytes loaded (for the start-up log line). */
+size_t static_count(const struct static_site *site);
+size_t static_bytes(const struct static_site *site);
+
+void static_free(struct static_site *site);
+
+#endif
