@@ -38,6 +38,7 @@ include common/module.mk
 include worker/module.mk
 include frontend/module.mk
 include tests/module.mk
+include docs-assets/module.mk
 
 all: $(BINS) $(TEST_BINS)
 
