@@ -19,7 +19,7 @@ DEPS_OK  := $(B)/.deps-build
 # nng 1.5 from Debian has no pkg-config file; the others do.
 pc = $(shell pkg-config --cflags --libs $(1) 2>/dev/null)
 LIB_nng     := -lnng
-LIB_h2o     := $(call pc,libh2o-evloop) -lssl -lcrypto -luv
+LIB_h2o     := $(call pc,libh2o-evloop) -lssl -lcrypto
 LIB_msgpack := $(call pc,msgpack)
 LIB_jansson := $(call pc,jansson)
 LIB_blas    := $(call pc,openblas)
