@@ -10,3 +10,9 @@ WWW_SRC    := scripts/fetch-docs-assets.sh docs/openapi.json docs-assets/swagger
 all: $(WWW)/.stamp
 $(WWW)/.stamp: $(WWW_SRC)
 	@sh scripts/fetch-docs-assets.sh $(WWW) $(DOCS_CACHE)
+
+# Unit tests of the frontend's metrics and static modules (owned with this
+# fragment; the frontend links $(B)/obj/frontend/{metrics,static}.o).
+TEST_BINS += $(B)/tests/t_metrics $(B)/tests/t_static
+$(B)/tests/t_metrics: $(B)/obj/tests/t_metrics.o $(B)/obj/frontend/metrics.o $(COMMON_OBJS)
+$(B)/tests/t_static: $(B)/obj/tests/t_static.o $(B)/obj/frontend/static.o $(COMMON_OBJS)

@@ -1,0 +1,264 @@
+#include "static.h"
+#include "err.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_DEPTH 4
+
+struct static_site {
+	struct static_file *files; /* sorted by path; path and body are owned */
+	size_t n, cap;
+	size_t bytes;
+};
+
+static const struct {
+	const char *ext;
+	const char *type;
+} types[] = {
+    {".html", "text/html; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".json", "application/json"},
+    {".map", "application/json"},
+    {".png", "image/png"},
+    {".svg", "image/svg+xml"},
+    {".ico", "image/x-icon"},
+    {".txt", "text/plain; charset=utf-8"},
+    {".md", "text/plain; charset=utf-8"},
+};
+
+static const char *content_type(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	const char *slash = strrchr(name, '/');
+
+	if (!dot || (slash && dot < slash))
+		return "text/plain; charset=utf-8"; /* LICENSE, NOTICE */
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strcmp(dot, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+/* Read a whole regular file of known size into a new buffer. */
+static int read_file(const char *fs, size_t size, uint8_t **out, char *err)
+{
+	uint8_t *buf = NULL;
+	size_t got = 0;
+	int fd, rc;
+
+	fd = open(fs, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(err, ERR_IO, "cannot open %s: %s", fs, strerror(errno));
+	buf = malloc(size ? size : 1);
+	if (!buf) {
+		rc = err_set(err, ERR_NOMEM, "out of memory reading %s", fs);
+		goto fail;
+	}
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = err_set(err, ERR_IO, "cannot read %s: %s", fs, strerror(errno));
+			goto fail;
+		}
+		if (n == 0) {
+			rc = err_set(err, ERR_IO, "%s shrank while being read", fs);
+			goto fail;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	*out = buf;
+	return 0;
+fail:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+static int add_file(struct static_site *s, const char *fs, const char *url, size_t size, char *err)
+{
+	struct static_file *f;
+	uint8_t *body = NULL;
+	char *path;
+	int rc;
+
+	if (s->n >= STATIC_MAX_FILES)
+		return err_set(err, ERR_TOO_LARGE, "more than %d files in the docs directory",
+			       STATIC_MAX_FILES);
+	if (size > STATIC_MAX_BYTES - s->bytes)
+		return err_set(err, ERR_TOO_LARGE, "docs directory larger than %zu bytes",
+			       STATIC_MAX_BYTES);
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 32;
+		f = realloc(s->files, cap * sizeof *f);
+		if (!f)
+			return err_set(err, ERR_NOMEM, "out of memory");
+		s->files = f;
+		s->cap = cap;
+	}
+	path = strdup(url);
+	if (!path)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	rc = read_file(fs, size, &body, err);
+	if (rc) {
+		free(path);
+		return rc;
+	}
+	f = &s->files[s->n++];
+	f->path = path;
+	f->content_type = content_type(path);
+	f->body = body;
+	f->len = size;
+	s->bytes += size;
+	return 0;
+}
+
+/* Load every regular file under fs (a directory) as url + "/" + name. */
+static int load_dir(struct static_site *s, const char *fs, const char *url, int depth, char *err)
+{
+	char cfs[PATH_MAX], curl[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	int rc = 0;
+	DIR *d;
+
+	if (depth > MAX_DEPTH)
+		return 0;
+	d = opendir(fs);
+	if (!d)
+		return err_set(err, ERR_IO, "cannot open docs directory %s: %s", fs,
+			       strerror(errno));
+	while (rc == 0 && (errno = 0, de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.') /* ".", "..", .stamp and other dotfiles */
+			continue;
+		int n1 = snprintf(cfs, sizeof cfs, "%s/%s", fs, de->d_name);
+		int n2 = snprintf(curl, sizeof curl, "%s/%s", url, de->d_name);
+		if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof cfs || (size_t)n2 >= sizeof curl) {
+			rc = err_set(err, ERR_IO, "path too long under %s", fs);
+			break;
+		}
+		if (stat(cfs, &st) != 0) {
+			rc = err_set(err, ERR_IO, "cannot stat %s: %s", cfs, strerror(errno));
+			break;
+		}
+		if (S_ISDIR(st.st_mode))
+			rc = load_dir(s, cfs, curl, depth + 1, err);
+		else if (S_ISREG(st.st_mode))
+			rc = add_file(s, cfs, curl, (size_t)st.st_size, err);
+	}
+	if (rc == 0 && errno != 0)
+		rc = err_set(err, ERR_IO, "cannot read docs directory %s: %s", fs, strerror(errno));
+	closedir(d);
+	return rc;
+}
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct static_file *)a)->path, ((const struct static_file *)b)->path);
+}
+
+const char *static_default_dir(void)
+{
+	const char *env = getenv("MNIST_WWW");
+	struct stat st;
+
+	if (env && *env)
+		return env;
+	if (stat("build/www/openapi.json", &st) == 0)
+		return "build/www";
+	return STATIC_INSTALL_DIR;
+}
+
+int static_load(const char *dir, struct static_site **out, char *err)
+{
+	struct static_site *s;
+	int rc;
+
+	if (!dir)
+		dir = static_default_dir();
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	rc = load_dir(s, dir, "", 0, err);
+	if (rc)
+		goto fail;
+	if (s->n)
+		qsort(s->files, s->n, sizeof *s->files, by_path);
+	if (!static_find(s, "/openapi.json", 13)) {
+		rc = err_set(err, ERR_IO, "%s holds no openapi.json: not a docs directory", dir);
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	static_free(s);
+	return rc;
+}
+
+static const struct static_file *lookup(const struct static_site *s, const char *path)
+{
+	struct static_file key = {.path = path};
+
+	if (!s->n)
+		return NULL;
+	return bsearch(&key, s->files, s->n, sizeof *s->files, by_path);
+}
+
+const struct static_file *static_find(const struct static_site *site, const char *path, size_t len)
+{
+	char buf[512];
+	const char *q;
+	const struct static_file *f;
+
+	if (!site || !path)
+		return NULL;
+	q = memchr(path, '?', len);
+	if (q)
+		len = (size_t)(q - path);
+	if (len == 0 || path[0] != '/' || len >= sizeof buf - sizeof "/index.html")
+		return NULL;
+	memcpy(buf, path, len);
+	buf[len] = '\0';
+	if (strlen(buf) != len) /* an embedded NUL */
+		return NULL;
+	if (buf[len - 1] != '/' && (f = lookup(site, buf)) != NULL)
+		return f;
+	/* "/docs" or "/docs/" -> "/docs/index.html" */
+	if (buf[len - 1] == '/')
+		len--;
+	memcpy(buf + len, "/index.html", sizeof "/index.html");
+	return len ? lookup(site, buf) : NULL;
+}
+
+size_t static_count(const struct static_site *site)
+{
+	return site ? site->n : 0;
+}
+
+size_t static_bytes(const struct static_site *site)
+{
+	return site ? site->bytes : 0;
+}
+
+void static_free(struct static_site *site)
+{
+	if (!site)
+		return;
+	for (size_t i = 0; i < site->n; i++) {
+		free((void *)site->files[i].path);
+		free((void *)site->files[i].body);
+	}
+	free(site->files);
+	free(site);
+}
