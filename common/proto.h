@@ -27,6 +27,8 @@
 #include <stdint.h>
 
 #define PROTO_VERSION 1
+/* Largest width or height a "pixels" request may claim. */
+#define PROTO_MAX_SIDE 16384
 
 struct proto_request {
 	const uint8_t *image; /* PNG/JPEG bytes, or NULL */
@@ -46,9 +48,9 @@ struct proto_reply {
 	float probs[10];
 	bool pong;
 	uint32_t worker;   /* pid of the worker that answered, 0 if unknown */
-	uint32_t batch;    /* batch size the request ran in, 0 if unknown */
+	uint32_t batch;	   /* batch size the request ran in, 0 if unknown */
 	uint32_t infer_us; /* batch compute time, 0 if unknown */
-	char code[32];     /* when !ok: "invalid_image", "unsupported_type", ... */
+	char code[32];	   /* when !ok: "invalid_image", "unsupported_type", ... */
 	char error[256];   /* when !ok: human-readable message */
 };
 

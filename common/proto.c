@@ -1,0 +1,589 @@
+/*
+ * proto: msgpack codec for the request/reply maps of proto.h, on msgpack-c.
+ *
+ * Parsing runs in two steps. scan() walks the raw bytes once and proves that
+ * they hold exactly one complete msgpack value whose container counts fit in
+ * the bytes that follow; only then does msgpack-c build objects. That keeps a
+ * 5-byte message claiming a 4-billion-entry array from making msgpack-c
+ * allocate gigabytes, and it catches truncation and trailing garbage with a
+ * precise message. Objects built by msgpack_unpack_next point into the
+ * caller's buffer, so parsed requests do too.
+ */
+#include "proto.h"
+#include "err.h"
+
+#include <math.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Stands in for the data of a zero-length bin, so "present" is never NULL. */
+static const uint8_t empty_bin[1];
+
+/* ---- structural pre-scan ------------------------------------------------ */
+
+static uint64_t be(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Size of one header at buf[pos]: header bytes, payload bytes that follow it,
+ * and the number of child values it opens. Returns -1 on a never-used byte. */
+static int header(const uint8_t *buf, size_t len, size_t pos, size_t *hdr, uint64_t *payload,
+		  uint64_t *children)
+{
+	uint8_t b = buf[pos];
+	size_t w = 0; /* width of the length field, for sized types */
+	*payload = 0;
+	*children = 0;
+	*hdr = 1;
+	if (b <= 0x7f || b >= 0xe0 || (b >= 0xc0 && b <= 0xc3 && b != 0xc1))
+		return 0;
+	if (b <= 0x8f) {
+		*children = 2u * (b & 0x0f);
+		return 0;
+	}
+	if (b <= 0x9f) {
+		*children = b & 0x0f;
+		return 0;
+	}
+	if (b <= 0xbf) {
+		*payload = b & 0x1f;
+		return 0;
+	}
+	switch (b) {
+	case 0xc4:
+	case 0xd9: w = 1; break; /* bin8, str8 */
+	case 0xc5:
+	case 0xda: w = 2; break;
+	case 0xc6:
+	case 0xdb: w = 4; break;
+	case 0xc7:
+		*payload = 1;
+		w = 1;
+		break; /* ext8: +1 type byte */
+	case 0xc8:
+		*payload = 1;
+		w = 2;
+		break;
+	case 0xc9:
+		*payload = 1;
+		w = 4;
+		break;
+	case 0xca: *payload = 4; return 0;
+	case 0xcb: *payload = 8; return 0;
+	case 0xcc:
+	case 0xd0: *payload = 1; return 0;
+	case 0xcd:
+	case 0xd1: *payload = 2; return 0;
+	case 0xce:
+	case 0xd2: *payload = 4; return 0;
+	case 0xcf:
+	case 0xd3: *payload = 8; return 0;
+	case 0xd4: *payload = 2; return 0; /* fixext: type byte + data */
+	case 0xd5: *payload = 3; return 0;
+	case 0xd6: *payload = 5; return 0;
+	case 0xd7: *payload = 9; return 0;
+	case 0xd8: *payload = 17; return 0;
+	case 0xdc:
+	case 0xde: w = 2; break;
+	case 0xdd:
+	case 0xdf: w = 4; break;
+	default: return -1; /* 0xc1 */
+	}
+	if (len - pos - 1 < w)
+		return 1; /* truncated length field */
+	*hdr = 1 + w;
+	uint64_t n = be(buf + pos + 1, w);
+	if (b == 0xdc || b == 0xdd)
+		*children = n;
+	else if (b == 0xde || b == 0xdf)
+		*children = 2 * n;
+	else
+		*payload += n;
+	return 0;
+}
+
+/* One complete value filling buf exactly, every count backed by bytes. */
+static int scan(const uint8_t *buf, size_t len, char *err)
+{
+	size_t pos = 0;
+	uint64_t pending = 1; /* values still to read; never exceeds len + 1 */
+
+	if (len == 0)
+		return err_set(err, ERR_BAD_REQUEST, "empty message");
+	while (pending > 0) {
+		size_t hdr;
+		uint64_t payload, children;
+		if (pos >= len)
+			return err_set(err, ERR_BAD_REQUEST,
+				       "malformed msgpack: truncated after %zu bytes", len);
+		int rc = header(buf, len, pos, &hdr, &payload, &children);
+		if (rc < 0)
+			return err_set(err, ERR_BAD_REQUEST,
+				       "malformed msgpack: invalid byte 0x%02x at offset %zu",
+				       buf[pos], pos);
+		if (rc > 0 || payload > len - pos - hdr)
+			return err_set(err, ERR_BAD_REQUEST,
+				       "malformed msgpack: truncated after %zu bytes", len);
+		pos += hdr + (size_t)payload;
+		/* Every child takes at least one byte. */
+		if (children > len - pos)
+			return err_set(err, ERR_BAD_REQUEST,
+				       "malformed msgpack: container at offset %zu claims %llu "
+				       "values but only %zu bytes follow",
+				       pos - hdr, (unsigned long long)children, len - pos);
+		pending = pending - 1 + children;
+	}
+	if (pos != len)
+		return err_set(err, ERR_BAD_REQUEST,
+			       "malformed msgpack: %zu trailing bytes after the message",
+			       len - pos);
+	return 0;
+}
+
+/* Scan, then unpack one top-level map with msgpack-c. */
+static int unpack_map(const uint8_t *buf, size_t len, msgpack_unpacked *u, const char *what,
+		      char *err)
+{
+	size_t off = 0;
+	int rc = scan(buf, len, err);
+	if (rc)
+		return rc;
+	switch (msgpack_unpack_next(u, (const char *)buf, len, &off)) {
+	case MSGPACK_UNPACK_SUCCESS: break;
+	case MSGPACK_UNPACK_NOMEM_ERROR:
+		/* msgpack-c also reports nesting deeper than 32 levels this way. */
+		return err_set(err, ERR_BAD_REQUEST, "malformed msgpack: nested too deep");
+	default: return err_set(err, ERR_BAD_REQUEST, "malformed msgpack");
+	}
+	if (off != len)
+		return err_set(err, ERR_BAD_REQUEST, "malformed msgpack: trailing bytes");
+	if (u->data.type != MSGPACK_OBJECT_MAP)
+		return err_set(err, ERR_BAD_REQUEST, "%s must be a msgpack map", what);
+	return 0;
+}
+
+/* ---- typed field access ------------------------------------------------- */
+
+/* Index of key k in a list of names, or -1 when we do not know it. */
+static int key_index(const msgpack_object *k, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(names[i]);
+		if (k->via.str.size == len && memcmp(k->via.str.ptr, names[i], len) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static int get_uint(const msgpack_object *o, const char *name, uint64_t max, uint64_t *out,
+		    char *err)
+{
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max)
+		return err_set(err, ERR_BAD_REQUEST,
+			       "key \"%s\" must be an unsigned integer up to %llu", name,
+			       (unsigned long long)max);
+	*out = o->via.u64;
+	return 0;
+}
+
+static int get_bool(const msgpack_object *o, const char *name, bool *out, char *err)
+{
+	if (o->type != MSGPACK_OBJECT_BOOLEAN)
+		return err_set(err, ERR_BAD_REQUEST, "key \"%s\" must be a boolean", name);
+	*out = o->via.boolean;
+	return 0;
+}
+
+static int get_bin(const msgpack_object *o, const char *name, const uint8_t **ptr, size_t *len,
+		   char *err)
+{
+	if (o->type != MSGPACK_OBJECT_BIN)
+		return err_set(err, ERR_BAD_REQUEST, "key \"%s\" must be binary (msgpack bin)",
+			       name);
+	*len = o->via.bin.size;
+	*ptr = o->via.bin.size ? (const uint8_t *)o->via.bin.ptr : empty_bin;
+	return 0;
+}
+
+static int get_float(const msgpack_object *o, const char *name, float *out, char *err)
+{
+	double v;
+	if (o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64)
+		v = o->via.f64;
+	else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= 1)
+		v = (double)o->via.u64;
+	else
+		return err_set(err, ERR_BAD_REQUEST, "key \"%s\" must be a float", name);
+	if (!(v >= 0.0 && v <= 1.0))
+		return err_set(err, ERR_BAD_REQUEST, "key \"%s\" must be in [0, 1]", name);
+	*out = (float)v;
+	return 0;
+}
+
+/* Copy a str into a fixed buffer; long strings are cut, never overflowed. */
+static int get_str(const msgpack_object *o, const char *name, char *out, size_t outlen, char *err)
+{
+	if (o->type != MSGPACK_OBJECT_STR)
+		return err_set(err, ERR_BAD_REQUEST, "key \"%s\" must be a string", name);
+	size_t n = o->via.str.size < outlen - 1 ? o->via.str.size : outlen - 1;
+	if (n)
+		memcpy(out, o->via.str.ptr, n);
+	out[n] = '\0';
+	return 0;
+}
+
+static int check_version(const msgpack_object *o, char *err)
+{
+	uint64_t v = 0;
+	if (get_uint(o, "v", UINT32_MAX, &v, err))
+		return ERR_BAD_REQUEST;
+	if (v != PROTO_VERSION)
+		return err_set(err, ERR_BAD_REQUEST,
+			       "unsupported protocol version %llu (this side speaks %d)",
+			       (unsigned long long)v, PROTO_VERSION);
+	return 0;
+}
+
+/* ---- maps ---------------------------------------------------------------- */
+
+static unsigned bit(int key)
+{
+	return 1u << key;
+}
+
+/* Calls field(key, value) for every known key of map m, once each; returns
+ * the set of keys seen. Unknown keys are skipped: newer peers may add some. */
+typedef int (*field_fn)(int key, const msgpack_object *val, void *out, char *err);
+
+static int walk_map(const msgpack_object *m, const char *const *names, int n, field_fn field,
+		    void *out, unsigned *seen, char *err)
+{
+	*seen = 0;
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object_kv *kv = &m->via.map.ptr[i];
+		if (kv->key.type != MSGPACK_OBJECT_STR)
+			return err_set(err, ERR_BAD_REQUEST, "map keys must be strings");
+		int key = key_index(&kv->key, names, n);
+		if (key < 0)
+			continue;
+		if (*seen & bit(key))
+			return err_set(err, ERR_BAD_REQUEST, "duplicate key \"%s\"", names[key]);
+		*seen |= bit(key);
+		int rc = field(key, &kv->val, out, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+enum { K_V, K_IMAGE, K_PIXELS, K_WIDTH, K_HEIGHT, K_PROBS, K_PING, K_COUNT };
+static const char *const request_keys[K_COUNT] = {"v",	    "image", "pixels", "width",
+						  "height", "probs", "ping"};
+
+static int request_field(int key, const msgpack_object *o, void *out, char *err)
+{
+	struct proto_request *req = out;
+	const char *name = request_keys[key];
+	uint64_t u = 0;
+	int rc;
+
+	switch (key) {
+	case K_V: return check_version(o, err);
+	case K_IMAGE: return get_bin(o, name, &req->image, &req->image_len, err);
+	case K_PIXELS: return get_bin(o, name, &req->pixels, &req->pixels_len, err);
+	case K_WIDTH:
+	case K_HEIGHT:
+		rc = get_uint(o, name, PROTO_MAX_SIDE, &u, err);
+		*(key == K_WIDTH ? &req->width : &req->height) = (uint32_t)u;
+		return rc;
+	case K_PROBS: return get_bool(o, name, &req->probs, err);
+	case K_PING: return get_bool(o, name, &req->ping, err);
+	default: return 0;
+	}
+}
+
+/* Cross-field rules, after every key is read. */
+static int request_check(const struct proto_request *req, unsigned seen, char *err)
+{
+	if (!(seen & bit(K_V)))
+		return err_set(err, ERR_BAD_REQUEST, "missing key \"v\" (protocol version)");
+	if ((seen & bit(K_IMAGE)) && (seen & bit(K_PIXELS)))
+		return err_set(err, ERR_BAD_REQUEST, "request has both \"image\" and \"pixels\"");
+	if (req->ping)
+		return 0;
+	if (seen & bit(K_IMAGE)) {
+		if (seen & (bit(K_WIDTH) | bit(K_HEIGHT)))
+			return err_set(err, ERR_BAD_REQUEST,
+				       "\"width\"/\"height\" go with \"pixels\", not \"image\"");
+		return 0;
+	}
+	if (!(seen & bit(K_PIXELS)))
+		return err_set(err, ERR_BAD_REQUEST,
+			       "request needs \"image\" or \"pixels\" (or \"ping\")");
+	if (!(seen & bit(K_WIDTH)) || !(seen & bit(K_HEIGHT)))
+		return err_set(err, ERR_BAD_REQUEST, "\"pixels\" needs \"width\" and \"height\"");
+	if (req->width == 0 || req->height == 0)
+		return err_set(err, ERR_BAD_REQUEST, "\"width\" and \"height\" must be at least 1");
+	/* Both sides are at most PROTO_MAX_SIDE, so the product fits. */
+	if (req->pixels_len != (size_t)req->width * req->height)
+		return err_set(err, ERR_BAD_REQUEST,
+			       "\"pixels\" has %zu bytes but width*height is %zu", req->pixels_len,
+			       (size_t)req->width * req->height);
+	return 0;
+}
+
+int proto_parse_request(const uint8_t *buf, size_t len, struct proto_request *req, char *err)
+{
+	msgpack_unpacked u;
+	unsigned seen = 0;
+	int rc;
+
+	memset(req, 0, sizeof *req);
+	msgpack_unpacked_init(&u);
+	rc = unpack_map(buf, len, &u, "request", err);
+	if (!rc)
+		rc = walk_map(&u.data, request_keys, K_COUNT, request_field, req, &seen, err);
+	if (!rc)
+		rc = request_check(req, seen, err);
+	msgpack_unpacked_destroy(&u);
+	if (rc)
+		memset(req, 0, sizeof *req);
+	return rc;
+}
+
+/* ---- replies ------------------------------------------------------------- */
+
+enum {
+	R_V,
+	R_OK,
+	R_DIGIT,
+	R_CONF,
+	R_PROBS,
+	R_PONG,
+	R_WORKER,
+	R_BATCH,
+	R_INFER,
+	R_CODE,
+	R_ERROR,
+	R_COUNT
+};
+static const char *const reply_keys[R_COUNT] = {"v",	    "ok",   "digit",  "confidence",
+						"probs",    "pong", "worker", "batch",
+						"infer_us", "code", "error"};
+
+static int get_probs(const msgpack_object *o, float *probs, char *err)
+{
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 10)
+		return err_set(err, ERR_BAD_REQUEST, "key \"probs\" must be an array of 10 floats");
+	for (int i = 0; i < 10; i++)
+		if (get_float(&o->via.array.ptr[i], "probs", &probs[i], err))
+			return ERR_BAD_REQUEST;
+	return 0;
+}
+
+static int get_u32(const msgpack_object *o, const char *name, uint32_t *out, char *err)
+{
+	uint64_t u = 0;
+	int rc = get_uint(o, name, UINT32_MAX, &u, err);
+	if (!rc)
+		*out = (uint32_t)u;
+	return rc;
+}
+
+static int reply_field(int key, const msgpack_object *o, void *out, char *err)
+{
+	struct proto_reply *rep = out;
+	const char *name = reply_keys[key];
+	uint64_t u = 0;
+	int rc;
+
+	switch (key) {
+	case R_V: return check_version(o, err);
+	case R_OK: return get_bool(o, name, &rep->ok, err);
+	case R_DIGIT:
+		rc = get_uint(o, name, 9, &u, err);
+		rep->digit = (int)u;
+		return rc;
+	case R_CONF: return get_float(o, name, &rep->confidence, err);
+	case R_PROBS: rep->has_probs = true; return get_probs(o, rep->probs, err);
+	case R_PONG: return get_bool(o, name, &rep->pong, err);
+	case R_WORKER: return get_u32(o, name, &rep->worker, err);
+	case R_BATCH: return get_u32(o, name, &rep->batch, err);
+	case R_INFER: return get_u32(o, name, &rep->infer_us, err);
+	case R_CODE: return get_str(o, name, rep->code, sizeof rep->code, err);
+	case R_ERROR: return get_str(o, name, rep->error, sizeof rep->error, err);
+	default: return 0;
+	}
+}
+
+static int reply_check(const struct proto_reply *rep, unsigned seen, char *err)
+{
+	if (!(seen & bit(R_V)))
+		return err_set(err, ERR_BAD_REQUEST, "missing key \"v\" (protocol version)");
+	if (!(seen & bit(R_OK)))
+		return err_set(err, ERR_BAD_REQUEST, "missing key \"ok\"");
+	if (!rep->ok) {
+		if (!(seen & bit(R_CODE)) || !(seen & bit(R_ERROR)))
+			return err_set(err, ERR_BAD_REQUEST,
+				       "error reply needs \"code\" and \"error\"");
+		if (!rep->code[0])
+			return err_set(err, ERR_BAD_REQUEST, "error reply has an empty \"code\"");
+		return 0;
+	}
+	if (rep->pong)
+		return 0;
+	if (!(seen & bit(R_DIGIT)) || !(seen & bit(R_CONF)))
+		return err_set(err, ERR_BAD_REQUEST, "reply needs \"digit\" and \"confidence\"");
+	return 0;
+}
+
+int proto_parse_reply(const uint8_t *buf, size_t len, struct proto_reply *rep, char *err)
+{
+	msgpack_unpacked u;
+	unsigned seen = 0;
+	int rc;
+
+	memset(rep, 0, sizeof *rep);
+	msgpack_unpacked_init(&u);
+	rc = unpack_map(buf, len, &u, "reply", err);
+	if (!rc)
+		rc = walk_map(&u.data, reply_keys, R_COUNT, reply_field, rep, &seen, err);
+	if (!rc)
+		rc = reply_check(rep, seen, err);
+	msgpack_unpacked_destroy(&u);
+	if (rc)
+		memset(rep, 0, sizeof *rep);
+	return rc;
+}
+
+/* ---- packing ------------------------------------------------------------ */
+
+static int pack_key(msgpack_packer *pk, const char *key)
+{
+	return msgpack_pack_str_with_body(pk, key, strlen(key));
+}
+
+/* Hand the packed bytes to the caller, or free them on a packing failure. */
+static int finish(msgpack_sbuffer *sb, int failed, uint8_t **buf, size_t *len)
+{
+	if (failed || !sb->data) {
+		msgpack_sbuffer_destroy(sb);
+		return ERR_NOMEM;
+	}
+	*len = sb->size;
+	*buf = (uint8_t *)msgpack_sbuffer_release(sb);
+	return 0;
+}
+
+int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *len)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int f = 0;
+	bool pixels = !req->ping && req->pixels;
+
+	*buf = NULL;
+	*len = 0;
+	if (!req->ping && !!req->image == !!req->pixels)
+		return ERR_INVALID;
+	if (pixels &&
+	    (req->width == 0 || req->height == 0 || req->width > PROTO_MAX_SIDE ||
+	     req->height > PROTO_MAX_SIDE || req->pixels_len != (size_t)req->width * req->height))
+		return ERR_INVALID;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	f |= msgpack_pack_map(&pk, 1 + (req->ping ? 1 : pixels ? 3 : 1) + req->probs);
+	f |= pack_key(&pk, "v") | msgpack_pack_uint32(&pk, PROTO_VERSION);
+	if (req->ping) {
+		f |= pack_key(&pk, "ping") | msgpack_pack_true(&pk);
+	} else if (pixels) {
+		f |= pack_key(&pk, "pixels") |
+		     msgpack_pack_bin_with_body(&pk, req->pixels, req->pixels_len);
+		f |= pack_key(&pk, "width") | msgpack_pack_uint32(&pk, req->width);
+		f |= pack_key(&pk, "height") | msgpack_pack_uint32(&pk, req->height);
+	} else {
+		f |= pack_key(&pk, "image") |
+		     msgpack_pack_bin_with_body(&pk, req->image, req->image_len);
+	}
+	if (req->probs)
+		f |= pack_key(&pk, "probs") | msgpack_pack_true(&pk);
+	return finish(&sb, f, buf, len);
+}
+
+/* worker, batch and infer_us are sent only when known (non-zero). */
+static int pack_stats(msgpack_packer *pk, const struct proto_reply *rep)
+{
+	int f = 0;
+	if (rep->worker)
+		f |= pack_key(pk, "worker") | msgpack_pack_uint32(pk, rep->worker);
+	if (rep->batch)
+		f |= pack_key(pk, "batch") | msgpack_pack_uint32(pk, rep->batch);
+	if (rep->infer_us)
+		f |= pack_key(pk, "infer_us") | msgpack_pack_uint32(pk, rep->infer_us);
+	return f;
+}
+
+static size_t stats_count(const struct proto_reply *rep)
+{
+	return (rep->worker != 0) + (rep->batch != 0) + (rep->infer_us != 0);
+}
+
+int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int f = 0;
+	size_t n = 2 + stats_count(rep);
+
+	*buf = NULL;
+	*len = 0;
+	if (rep->ok && !rep->pong && (rep->digit < 0 || rep->digit > 9))
+		return ERR_INVALID;
+	if (!rep->ok)
+		n += 2;
+	else if (rep->pong)
+		n += 1;
+	else
+		n += 2 + rep->has_probs;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	f |= msgpack_pack_map(&pk, n);
+	f |= pack_key(&pk, "v") | msgpack_pack_uint32(&pk, PROTO_VERSION);
+	f |= pack_key(&pk, "ok") | (rep->ok ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk));
+	if (!rep->ok) {
+		const char *code = rep->code[0] ? rep->code : "internal";
+		f |= pack_key(&pk, "code") |
+		     msgpack_pack_str_with_body(&pk, code, strnlen(code, sizeof rep->code));
+		f |= pack_key(&pk, "error") |
+		     msgpack_pack_str_with_body(&pk, rep->error,
+						strnlen(rep->error, sizeof rep->error));
+	} else if (rep->pong) {
+		f |= pack_key(&pk, "pong") | msgpack_pack_true(&pk);
+	} else {
+		f |= pack_key(&pk, "digit") | msgpack_pack_uint32(&pk, (uint32_t)rep->digit);
+		f |= pack_key(&pk, "confidence") | msgpack_pack_float(&pk, rep->confidence);
+		if (rep->has_probs) {
+			f |= pack_key(&pk, "probs") | msgpack_pack_array(&pk, 10);
+			for (int i = 0; i < 10; i++)
+				f |= msgpack_pack_float(&pk, rep->probs[i]);
+		}
+	}
+	f |= pack_stats(&pk, rep);
+	return finish(&sb, f, buf, len);
+}
+
+void proto_reply_error(struct proto_reply *rep, int code, const char *msg)
+{
+	memset(rep, 0, sizeof *rep);
+	rep->ok = false;
+	snprintf(rep->code, sizeof rep->code, "%s", err_code_name(code));
+	snprintf(rep->error, sizeof rep->error, "%s", msg ? msg : "");
+}

@@ -1,0 +1,484 @@
+/* Tests for common/proto: round trips, and every malformed input we can name
+ * gives ERR_BAD_REQUEST with a message instead of a crash. */
+#include "err.h"
+#include "proto.h"
+#include "tap.h"
+
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers: build odd messages with msgpack-c directly ---------------- */
+
+struct msg {
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+};
+
+static void msg_init(struct msg *m, size_t entries)
+{
+	msgpack_sbuffer_init(&m->sb);
+	msgpack_packer_init(&m->pk, &m->sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&m->pk, entries);
+}
+
+static void key(struct msg *m, const char *k)
+{
+	msgpack_pack_str_with_body(&m->pk, k, strlen(k));
+}
+
+static void kv_uint(struct msg *m, const char *k, uint64_t v)
+{
+	key(m, k);
+	msgpack_pack_uint64(&m->pk, v);
+}
+
+static void kv_bin(struct msg *m, const char *k, const void *p, size_t n)
+{
+	key(m, k);
+	msgpack_pack_bin_with_body(&m->pk, p, n);
+}
+
+static void kv_str(struct msg *m, const char *k, const char *s)
+{
+	key(m, k);
+	msgpack_pack_str_with_body(&m->pk, s, strlen(s));
+}
+
+static void kv_bool(struct msg *m, const char *k, bool b)
+{
+	key(m, k);
+	if (b)
+		msgpack_pack_true(&m->pk);
+	else
+		msgpack_pack_false(&m->pk);
+}
+
+/* Parse m as a request; expect rejection with msg containing want. */
+static void bad_request(struct msg *m, const char *want, const char *name)
+{
+	struct proto_request req;
+	char err[ERR_MAX] = "";
+	int rc = proto_parse_request((const uint8_t *)m->sb.data, m->sb.size, &req, err);
+	CHECK(rc == ERR_BAD_REQUEST && strstr(err, want), "request rejected: %s (%s)", name, err);
+	msgpack_sbuffer_destroy(&m->sb);
+}
+
+static void bad_reply(struct msg *m, const char *want, const char *name)
+{
+	struct proto_reply rep;
+	char err[ERR_MAX] = "";
+	int rc = proto_parse_reply((const uint8_t *)m->sb.data, m->sb.size, &rep, err);
+	CHECK(rc == ERR_BAD_REQUEST && strstr(err, want), "reply rejected: %s (%s)", name, err);
+	msgpack_sbuffer_destroy(&m->sb);
+}
+
+static int parse_raw(const uint8_t *b, size_t n, char *err)
+{
+	struct proto_request req;
+	return proto_parse_request(b, n, &req, err);
+}
+
+/* ---- round trips ---------------------------------------------------------- */
+
+static void test_request_round_trips(void)
+{
+	static const uint8_t png[] = {0x89, 'P', 'N', 'G', 0, 1, 2, 3};
+	uint8_t pixels[6] = {0, 50, 100, 150, 200, 255};
+	struct proto_request in, out;
+	uint8_t *buf;
+	size_t len;
+	char err[ERR_MAX];
+
+	memset(&in, 0, sizeof in);
+	in.image = png;
+	in.image_len = sizeof png;
+	in.probs = true;
+	CHECK(proto_pack_request(&in, &buf, &len) == 0, "pack image request");
+	CHECK(proto_parse_request(buf, len, &out, err) == 0, "parse image request");
+	CHECK(out.image_len == sizeof png && memcmp(out.image, png, sizeof png) == 0 &&
+		  out.image >= buf && out.image < buf + len,
+	      "image bytes survive and point into the message");
+	CHECK(out.probs && !out.ping && !out.pixels, "image request flags");
+	free(buf);
+
+	memset(&in, 0, sizeof in);
+	in.pixels = pixels;
+	in.pixels_len = 6;
+	in.width = 3;
+	in.height = 2;
+	CHECK(proto_pack_request(&in, &buf, &len) == 0, "pack pixels request");
+	CHECK(proto_parse_request(buf, len, &out, err) == 0, "parse pixels request");
+	CHECK(out.pixels_len == 6 && memcmp(out.pixels, pixels, 6) == 0 && out.width == 3 &&
+		  out.height == 2 && !out.image && !out.probs,
+	      "pixels request survives");
+	free(buf);
+
+	memset(&in, 0, sizeof in);
+	in.ping = true;
+	CHECK(proto_pack_request(&in, &buf, &len) == 0, "pack ping");
+	CHECK(proto_parse_request(buf, len, &out, err) == 0 && out.ping, "parse ping");
+	free(buf);
+
+	memset(&in, 0, sizeof in);
+	in.image = png;
+	in.image_len = 0;
+	CHECK(proto_pack_request(&in, &buf, &len) == 0, "pack empty image");
+	CHECK(proto_parse_request(buf, len, &out, err) == 0 && out.image && out.image_len == 0,
+	      "empty image parses as present and empty (the decoder rejects it)");
+	free(buf);
+
+	memset(&in, 0, sizeof in);
+	in.image = png;
+	in.image_len = 4;
+	in.pixels = pixels;
+	in.pixels_len = 6;
+	in.width = 3;
+	in.height = 2;
+	CHECK(proto_pack_request(&in, &buf, &len) == ERR_INVALID && !buf,
+	      "pack refuses image and pixels together");
+	memset(&in, 0, sizeof in);
+	CHECK(proto_pack_request(&in, &buf, &len) == ERR_INVALID, "pack refuses empty request");
+	in.pixels = pixels;
+	in.pixels_len = 5;
+	in.width = 3;
+	in.height = 2;
+	CHECK(proto_pack_request(&in, &buf, &len) == ERR_INVALID,
+	      "pack refuses pixels of the wrong length");
+}
+
+static void test_reply_round_trips(void)
+{
+	struct proto_reply in, out;
+	uint8_t *buf;
+	size_t len;
+	char err[ERR_MAX];
+
+	memset(&in, 0, sizeof in);
+	in.ok = true;
+	in.digit = 7;
+	in.confidence = 0.9823f;
+	in.has_probs = true;
+	for (int i = 0; i < 10; i++)
+		in.probs[i] = i == 7 ? 0.9823f : 0.0019f;
+	in.worker = 4242;
+	in.batch = 5;
+	in.infer_us = 1234;
+	CHECK(proto_pack_reply(&in, &buf, &len) == 0, "pack ok reply");
+	CHECK(proto_parse_reply(buf, len, &out, err) == 0, "parse ok reply");
+	CHECK(out.ok && out.digit == 7 && out.confidence == in.confidence && out.has_probs &&
+		  memcmp(out.probs, in.probs, sizeof in.probs) == 0 && out.worker == 4242 &&
+		  out.batch == 5 && out.infer_us == 1234 && !out.pong,
+	      "ok reply survives exactly");
+	free(buf);
+
+	in.has_probs = false;
+	in.worker = in.batch = in.infer_us = 0;
+	CHECK(proto_pack_reply(&in, &buf, &len) == 0 &&
+		  proto_parse_reply(buf, len, &out, err) == 0 && !out.has_probs &&
+		  out.worker == 0 && out.batch == 0,
+	      "reply without probs or stats");
+	free(buf);
+
+	memset(&in, 0, sizeof in);
+	in.ok = true;
+	in.pong = true;
+	in.worker = 99;
+	CHECK(proto_pack_reply(&in, &buf, &len) == 0 &&
+		  proto_parse_reply(buf, len, &out, err) == 0 && out.ok && out.pong &&
+		  out.worker == 99,
+	      "pong round trip");
+	free(buf);
+
+	proto_reply_error(&in, ERR_INVALID, "truncated PNG");
+	in.worker = 7;
+	CHECK(!in.ok && strcmp(in.code, "invalid_image") == 0, "reply_error fills code");
+	CHECK(proto_pack_reply(&in, &buf, &len) == 0 &&
+		  proto_parse_reply(buf, len, &out, err) == 0 && !out.ok &&
+		  strcmp(out.code, "invalid_image") == 0 &&
+		  strcmp(out.error, "truncated PNG") == 0 && out.worker == 7,
+	      "error reply round trip");
+	free(buf);
+
+	int codes[] = {ERR_UNSUPPORTED, ERR_TOO_LARGE,	 ERR_BAD_REQUEST,
+		       ERR_INTERNAL,	ERR_UNAVAILABLE, ERR_TIMEOUT};
+	const char *names[] = {"unsupported_type", "too_large",	  "bad_request",
+			       "internal",	   "unavailable", "timeout"};
+	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+		proto_reply_error(&in, codes[i], "x");
+		CHECK(strcmp(in.code, names[i]) == 0, "code name %s", names[i]);
+	}
+}
+
+/* ---- malformed requests -------------------------------------------------- */
+
+static void test_raw_bytes(void)
+{
+	char err[ERR_MAX];
+	struct proto_request in = {0};
+	uint8_t *buf;
+	size_t len;
+	static const uint8_t img[] = {1, 2, 3, 4, 5};
+
+	CHECK(parse_raw(NULL, 0, err) == ERR_BAD_REQUEST && strstr(err, "empty"), "empty message");
+	CHECK(parse_raw((const uint8_t *)"\xc1", 1, err) == ERR_BAD_REQUEST &&
+		  strstr(err, "invalid byte"),
+	      "never-used byte 0xc1");
+	CHECK(parse_raw((const uint8_t *)"\x93\x01\x02\x03", 4, err) == ERR_BAD_REQUEST &&
+		  strstr(err, "must be a msgpack map"),
+	      "array instead of map");
+	CHECK(parse_raw((const uint8_t *)"\x07", 1, err) == ERR_BAD_REQUEST,
+	      "integer instead of map");
+	CHECK(parse_raw((const uint8_t *)"\xdd\xff\xff\xff\xff", 5, err) == ERR_BAD_REQUEST &&
+		  strstr(err, "claims"),
+	      "array32 claiming 4G entries is refused before allocation");
+	CHECK(parse_raw((const uint8_t *)"\xdf\xff\xff\xff\xff\x00", 6, err) == ERR_BAD_REQUEST,
+	      "map32 claiming 4G entries");
+	CHECK(parse_raw((const uint8_t *)"\xc6\xff\xff\xff\xff\x00", 6, err) == ERR_BAD_REQUEST &&
+		  strstr(err, "truncated"),
+	      "bin32 claiming 4 GB");
+	CHECK(parse_raw((const uint8_t *)"\xdb\x00", 2, err) == ERR_BAD_REQUEST,
+	      "str32 with a truncated length");
+
+	/* Deep nesting inside an unknown key. */
+	uint8_t deep[64];
+	size_t n = 0;
+	memcpy(deep, "\x82\xa1v\x01\xa1x", 6);
+	n = 6;
+	while (n < sizeof deep - 1)
+		deep[n++] = 0x91; /* array of one */
+	deep[n++] = 0x00;
+	CHECK(parse_raw(deep, n, err) == ERR_BAD_REQUEST && strstr(err, "deep"),
+	      "58-level nesting is refused");
+
+	in.image = img;
+	in.image_len = sizeof img;
+	if (proto_pack_request(&in, &buf, &len) != 0)
+		return;
+	int all = 1;
+	for (size_t cut = 0; cut < len; cut++)
+		all &= parse_raw(buf, cut, err) == ERR_BAD_REQUEST;
+	CHECK(all, "every truncation of a request is rejected");
+	uint8_t *longer = malloc(len + 1);
+	if (longer) {
+		memcpy(longer, buf, len);
+		longer[len] = 0xc0;
+		CHECK(parse_raw(longer, len + 1, err) == ERR_BAD_REQUEST && strstr(err, "trailing"),
+		      "trailing garbage rejected");
+		free(longer);
+	}
+	free(buf);
+}
+
+static void test_bad_fields(void)
+{
+	static const uint8_t px[12] = {0};
+	struct msg m;
+
+	msg_init(&m, 1);
+	kv_bin(&m, "image", "x", 1);
+	bad_request(&m, "missing key \"v\"", "missing v");
+
+	msg_init(&m, 2);
+	kv_uint(&m, "v", 2);
+	kv_bin(&m, "image", "x", 1);
+	bad_request(&m, "unsupported protocol version 2", "version 2");
+
+	msg_init(&m, 2);
+	kv_str(&m, "v", "1");
+	kv_bin(&m, "image", "x", 1);
+	bad_request(&m, "\"v\" must be an unsigned integer", "version as a string");
+
+	msg_init(&m, 2);
+	key(&m, "v");
+	msgpack_pack_int(&m.pk, -1);
+	kv_bin(&m, "image", "x", 1);
+	bad_request(&m, "\"v\"", "negative version");
+
+	msg_init(&m, 2);
+	kv_uint(&m, "v", 1);
+	kv_str(&m, "image", "not bin");
+	bad_request(&m, "\"image\" must be binary", "image as str");
+
+	msg_init(&m, 1);
+	kv_uint(&m, "v", 1);
+	bad_request(&m, "needs \"image\" or \"pixels\"", "neither image nor pixels");
+
+	msg_init(&m, 5);
+	kv_uint(&m, "v", 1);
+	kv_bin(&m, "image", "x", 1);
+	kv_bin(&m, "pixels", px, 12);
+	kv_uint(&m, "width", 3);
+	kv_uint(&m, "height", 4);
+	bad_request(&m, "both", "image and pixels");
+
+	msg_init(&m, 2);
+	kv_uint(&m, "v", 1);
+	kv_bin(&m, "pixels", px, 12);
+	bad_request(&m, "needs \"width\" and \"height\"", "pixels without sizes");
+
+	msg_init(&m, 4);
+	kv_uint(&m, "v", 1);
+	kv_bin(&m, "pixels", px, 12);
+	kv_uint(&m, "width", 5);
+	kv_uint(&m, "height", 4);
+	bad_request(&m, "has 12 bytes but width*height is 20", "pixels length mismatch");
+
+	msg_init(&m, 4);
+	kv_uint(&m, "v", 1);
+	kv_bin(&m, "pixels", px, 0);
+	kv_uint(&m, "width", 0);
+	kv_uint(&m, "height", 4);
+	bad_request(&m, "at least 1", "zero width");
+
+	msg_init(&m, 4);
+	kv_uint(&m, "v", 1);
+	kv_bin(&m, "pixels", px, 12);
+	kv_uint(&m, "width", 1000000);
+	kv_uint(&m, "height", 4);
+	bad_request(&m, "\"width\" must be an unsigned integer up to 16384", "absurd width");
+
+	msg_init(&m, 4);
+	kv_uint(&m, "v", 1);
+	kv_bin(&m, "pixels", px, 12);
+	kv_uint(&m, "width", 3);
+	kv_uint(&m, "height", UINT64_MAX);
+	bad_request(&m, "\"height\"", "height 2^64-1");
+
+	msg_init(&m, 4);
+	kv_uint(&m, "v", 1);
+	kv_bin(&m, "image", "x", 1);
+	kv_uint(&m, "width", 3);
+	kv_uint(&m, "height", 4);
+	bad_request(&m, "go with \"pixels\"", "width with image");
+
+	msg_init(&m, 3);
+	kv_uint(&m, "v", 1);
+	kv_bin(&m, "image", "x", 1);
+	kv_bin(&m, "image", "y", 1);
+	bad_request(&m, "duplicate key \"image\"", "duplicate image");
+
+	msg_init(&m, 3);
+	kv_uint(&m, "v", 1);
+	kv_bin(&m, "image", "x", 1);
+	kv_uint(&m, "probs", 1);
+	bad_request(&m, "\"probs\" must be a boolean", "probs as an integer");
+
+	msg_init(&m, 2);
+	kv_uint(&m, "v", 1);
+	kv_str(&m, "ping", "yes");
+	bad_request(&m, "\"ping\" must be a boolean", "ping as a string");
+
+	msg_init(&m, 2);
+	kv_uint(&m, "v", 1);
+	msgpack_pack_uint8(&m.pk, 1);
+	msgpack_pack_bin_with_body(&m.pk, "x", 1);
+	bad_request(&m, "keys must be strings", "integer key");
+
+	/* Unknown keys are ignored; nested values inside them are fine. */
+	struct proto_request req;
+	char err[ERR_MAX];
+	msg_init(&m, 3);
+	kv_uint(&m, "v", 1);
+	kv_bin(&m, "image", "x", 1);
+	key(&m, "trace_id");
+	msgpack_pack_array(&m.pk, 2);
+	msgpack_pack_nil(&m.pk);
+	msgpack_pack_double(&m.pk, 1.5);
+	CHECK(proto_parse_request((uint8_t *)m.sb.data, m.sb.size, &req, err) == 0 &&
+		  req.image_len == 1,
+	      "unknown keys are ignored");
+	msgpack_sbuffer_destroy(&m.sb);
+}
+
+static void test_bad_replies(void)
+{
+	struct msg m;
+
+	msg_init(&m, 3);
+	kv_uint(&m, "v", 1);
+	kv_uint(&m, "digit", 3);
+	key(&m, "confidence");
+	msgpack_pack_float(&m.pk, 0.5f);
+	bad_reply(&m, "missing key \"ok\"", "missing ok");
+
+	msg_init(&m, 4);
+	kv_uint(&m, "v", 1);
+	kv_bool(&m, "ok", true);
+	kv_uint(&m, "digit", 10);
+	key(&m, "confidence");
+	msgpack_pack_float(&m.pk, 0.5f);
+	bad_reply(&m, "\"digit\"", "digit 10");
+
+	msg_init(&m, 4);
+	kv_uint(&m, "v", 1);
+	kv_bool(&m, "ok", true);
+	kv_uint(&m, "digit", 3);
+	kv_str(&m, "confidence", "high");
+	bad_reply(&m, "\"confidence\" must be a float", "confidence as a string");
+
+	msg_init(&m, 4);
+	kv_uint(&m, "v", 1);
+	kv_bool(&m, "ok", true);
+	kv_uint(&m, "digit", 3);
+	key(&m, "confidence");
+	msgpack_pack_double(&m.pk, 7.0);
+	bad_reply(&m, "in [0, 1]", "confidence 7");
+
+	msg_init(&m, 5);
+	kv_uint(&m, "v", 1);
+	kv_bool(&m, "ok", true);
+	kv_uint(&m, "digit", 3);
+	key(&m, "confidence");
+	msgpack_pack_float(&m.pk, 0.5f);
+	key(&m, "probs");
+	msgpack_pack_array(&m.pk, 9);
+	for (int i = 0; i < 9; i++)
+		msgpack_pack_float(&m.pk, 0.1f);
+	bad_reply(&m, "array of 10", "nine probabilities");
+
+	msg_init(&m, 2);
+	kv_uint(&m, "v", 1);
+	kv_bool(&m, "ok", true);
+	bad_reply(&m, "needs \"digit\"", "ok reply without digit");
+
+	msg_init(&m, 3);
+	kv_uint(&m, "v", 1);
+	kv_bool(&m, "ok", false);
+	kv_str(&m, "error", "boom");
+	bad_reply(&m, "needs \"code\"", "error reply without code");
+
+	msg_init(&m, 4);
+	kv_uint(&m, "v", 3);
+	kv_bool(&m, "ok", false);
+	kv_str(&m, "code", "internal");
+	kv_str(&m, "error", "boom");
+	bad_reply(&m, "version 3", "reply version 3");
+
+	/* A long error string is cut to fit, never overflowed. */
+	char longmsg[1000];
+	memset(longmsg, 'e', sizeof longmsg - 1);
+	longmsg[sizeof longmsg - 1] = '\0';
+	struct proto_reply rep;
+	char err[ERR_MAX];
+	msg_init(&m, 4);
+	kv_uint(&m, "v", 1);
+	kv_bool(&m, "ok", false);
+	kv_str(&m, "code", "a_code_that_is_far_longer_than_thirty_two_bytes");
+	kv_str(&m, "error", longmsg);
+	CHECK(proto_parse_reply((uint8_t *)m.sb.data, m.sb.size, &rep, err) == 0 &&
+		  strlen(rep.error) == sizeof rep.error - 1 &&
+		  strlen(rep.code) == sizeof rep.code - 1,
+	      "long code and error strings are truncated safely");
+	msgpack_sbuffer_destroy(&m.sb);
+}
+
+int main(void)
+{
+	test_request_round_trips();
+	test_reply_round_trips();
+	test_raw_bytes();
+	test_bad_fields();
+	test_bad_replies();
+	return tap_done();
+}
