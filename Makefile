@@ -39,6 +39,7 @@ include worker/module.mk
 include frontend/module.mk
 include tests/module.mk
 include docs-assets/module.mk
+include systemd/module.mk
 
 all: $(BINS) $(TEST_BINS)
 
