@@ -62,7 +62,7 @@ $(DATA)/test.images: scripts/fetch-data.sh weights/prepare_data.py
 
 # Retrain from scratch (about 15 min on 2 cores); the result is committed.
 weights: test-deps data
-	/usr/bin/python3 weights/train.py $(DATA) $(WEIGHTS) | tee $(B)/train.log
+	/usr/bin/python3 weights/train.py $(DATA) $(WEIGHTS) | tee weights/train.log
 
 run: all
 	$(B)/mnist-frontend --spawn-workers 2
