@@ -29,3 +29,7 @@ install-units:
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v systemd-sysusers >/dev/null; then \
 	    systemd-sysusers $(SYSUSERSDIR)/mnist.conf; \
 	    echo "install: now run 'systemctl daemon-reload && systemctl enable --now mnist.target'"; fi
+
+# Just the programs (no tests, no docs site): what the Docker build compiles.
+.PHONY: bins
+bins: $(BINS)
