@@ -8,3 +8,8 @@ PROTO_OBJS  := $(B)/obj/common/proto.o
 TEST_BINS   += $(B)/tests/t_proto
 $(B)/tests/t_proto: $(B)/obj/tests/t_proto.o $(PROTO_OBJS) $(COMMON_OBJS)
 $(B)/tests/t_proto: LDLIBS += $(LIB_msgpack)
+# SFT_OBJS: the safetensors reader (common/sft.h); link with $(LIB_jansson).
+SFT_OBJS    := $(B)/obj/common/sft.o
+TEST_BINS   += $(B)/tests/t_sft
+$(B)/tests/t_sft: $(B)/obj/tests/t_sft.o $(SFT_OBJS) $(COMMON_OBJS)
+$(B)/tests/t_sft: LDLIBS += $(LIB_jansson)

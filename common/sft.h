@@ -1,0 +1,46 @@
+/*
+ * sft: a read-only safetensors reader.
+ *
+ * sft_open() maps the file and checks all of it before returning: the 8-byte
+ * little-endian header length is sane and within the file, the header is a
+ * JSON object (parsed with jansson) whose entries all have a known dtype, a
+ * shape of non-negative integers and data_offsets [begin, end] inside the
+ * data section, with end - begin == product(shape) * element size (overflow
+ * checked), and no two tensors overlap. "__metadata__" is skipped.
+ *
+ * sft_get_f32() looks a tensor up by name and checks dtype F32 and the exact
+ * shape. The pointer it returns points into the mapping, which has no
+ * alignment guarantee: treat it as bytes and memcpy out (sft_copy_f32 does).
+ * It stays valid until sft_close().
+ *
+ * Errors name the file, the tensor and the problem in one line. An sft
+ * handle is immutable after sft_open(), so lookups are thread-safe.
+ */
+#ifndef MNIST_SFT_H
+#define MNIST_SFT_H
+
+#include <stddef.h>
+
+#define SFT_MAX_DIMS 8
+/* Largest header we accept; real ones for this model are a few KB. */
+#define SFT_MAX_HEADER (16u << 20)
+
+typedef struct sft sft;
+
+/* Map and validate path. The caller owns *out (sft_close). */
+int sft_open(const char *path, sft **out, char *err);
+void sft_close(sft *f);
+
+/* Number of tensors (without __metadata__). */
+size_t sft_count(const sft *f);
+
+/* Find name; check dtype F32 and shape == shape[0..ndim). On success *data
+ * points at the (possibly unaligned) little-endian floats in the mapping. */
+int sft_get_f32(const sft *f, const char *name, const size_t *shape, int ndim, const void **data,
+		char *err);
+
+/* sft_get_f32, then copy the n = product(shape) floats into dst. */
+int sft_copy_f32(const sft *f, const char *name, const size_t *shape, int ndim, float *dst,
+		 char *err);
+
+#endif

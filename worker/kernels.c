@@ -1,0 +1,236 @@
+/* Portable kernels and the dispatch to the per-ISA variants (kernels_x86.c). */
+#include "kernels.h"
+#include "kernels_impl.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+static enum kern_isa active = KERN_GENERIC;
+static int initialised;
+
+static enum kern_isa cpu_best(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"))
+		return KERN_AVX512;
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return KERN_AVX2;
+#endif
+	return KERN_GENERIC;
+}
+
+enum kern_isa kern_init(void)
+{
+	if (!initialised) {
+		active = cpu_best();
+		initialised = 1;
+	}
+	return active;
+}
+
+enum kern_isa kern_use(enum kern_isa isa)
+{
+	enum kern_isa best = cpu_best();
+	active = isa > best ? best : isa;
+	initialised = 1;
+	return active;
+}
+
+const char *kern_isa_name(enum kern_isa isa)
+{
+	switch (isa) {
+	case KERN_AVX512: return "avx512";
+	case KERN_AVX2: return "avx2";
+	default: return "generic";
+	}
+}
+
+void kern_pack_conv3x3(const float *w, int cout, int cin, float *wp)
+{
+	for (int co = 0; co < cout; co++)
+		for (int ci = 0; ci < cin; ci++)
+			for (int k = 0; k < 9; k++)
+				wp[((size_t)k * cin + ci) * cout + co] =
+				    w[((size_t)co * cin + ci) * 9 + k];
+}
+
+void kern_transpose(const float *a, int rows, int cols, float *at)
+{
+	for (int r = 0; r < rows; r++)
+		for (int c = 0; c < cols; c++)
+			at[(size_t)c * rows + r] = a[(size_t)r * cols + c];
+}
+
+/* One output pixel, channels c0..c1: acc[co - c0] = bias + the valid 3x3 taps. */
+static void conv_pixel(const float *in, int h, int w, int cin, const float *wp, const float *bias,
+		       int cout, int c0, int c1, int y, int x, float *acc)
+{
+	for (int co = c0; co < c1; co++)
+		acc[co - c0] = bias[co];
+	for (int ky = 0; ky < 3; ky++) {
+		int iy = y + ky - 1;
+		if (iy < 0 || iy >= h)
+			continue;
+		for (int kx = 0; kx < 3; kx++) {
+			int ix = x + kx - 1;
+			if (ix < 0 || ix >= w)
+				continue;
+			const float *px = in + ((size_t)iy * w + ix) * cin;
+			const float *wk = wp + (size_t)(ky * 3 + kx) * cin * cout;
+			for (int ci = 0; ci < cin; ci++)
+				for (int co = c0; co < c1; co++)
+					acc[co - c0] += px[ci] * wk[(size_t)ci * cout + co];
+		}
+	}
+}
+
+void kern_generic_conv3x3_relu(const float *in, int h, int w, int cin, const float *wp,
+			       const float *bias, int cout, float *out)
+{
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			float *o = out + ((size_t)y * w + x) * cout;
+			conv_pixel(in, h, w, cin, wp, bias, cout, 0, cout, y, x, o);
+			for (int co = 0; co < cout; co++)
+				o[co] = o[co] > 0.0f ? o[co] : 0.0f;
+		}
+}
+
+void kern_conv3x3_relu(const float *in, int h, int w, int cin, const float *wp, const float *bias,
+		       int cout, float *out)
+{
+	kern_generic_conv3x3_relu(in, h, w, cin, wp, bias, cout, out);
+}
+
+void kern_maxpool2x2(const float *in, int h, int w, int c, float *out)
+{
+	int oh = h / 2, ow = w / 2;
+	for (int y = 0; y < oh; y++)
+		for (int x = 0; x < ow; x++) {
+			const float *a = in + ((size_t)(2 * y) * w + 2 * x) * c;
+			const float *b = a + (size_t)w * c;
+			float *o = out + ((size_t)y * ow + x) * c;
+			for (int k = 0; k < c; k++) {
+				float m0 = a[k] > a[c + k] ? a[k] : a[c + k];
+				float m1 = b[k] > b[c + k] ? b[k] : b[c + k];
+				o[k] = m0 > m1 ? m0 : m1;
+			}
+		}
+}
+
+void kern_generic_conv3x3_relu_pool(const float *in, int h, int w, int cin, const float *wp,
+				    const float *bias, int cout, float *out)
+{
+	enum { CHUNK = 64 };
+	float acc[CHUNK];
+	int oh = h / 2, ow = w / 2;
+	for (int y = 0; y < oh; y++)
+		for (int x = 0; x < ow; x++)
+			for (int c0 = 0; c0 < cout; c0 += CHUNK) {
+				int c1 = c0 + CHUNK < cout ? c0 + CHUNK : cout;
+				float *o = out + ((size_t)y * ow + x) * cout;
+				for (int q = 0; q < 4; q++) {
+					conv_pixel(in, h, w, cin, wp, bias, cout, c0, c1,
+						   2 * y + q / 2, 2 * x + q % 2, acc);
+					for (int co = c0; co < c1; co++) {
+						float v = acc[co - c0] > 0.0f ? acc[co - c0] : 0.0f;
+						o[co] = (q == 0 || v > o[co]) ? v : o[co];
+					}
+				}
+			}
+}
+
+void kern_conv3x3_relu_pool(const float *in, int h, int w, int cin, const float *wp,
+			    const float *bias, int cout, float *out)
+{
+	kern_generic_conv3x3_relu_pool(in, h, w, cin, wp, bias, cout, out);
+}
+
+void kern_linear(const float *x, int m, int k, const float *wt, const float *b, int n, int relu,
+		 float *y)
+{
+	float beta = 0.0f;
+	if (b) {
+		for (int i = 0; i < m; i++)
+			memcpy(y + (size_t)i * n, b, (size_t)n * sizeof *b);
+		beta = 1.0f;
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, x, k, wt, n, beta, y,
+		    n);
+	if (relu)
+		for (size_t i = 0; i < (size_t)m * n; i++)
+			y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+}
+
+void kern_add_layernorm(float *x, const float *r, int m, int n, const float *g, const float *b,
+			float eps)
+{
+	for (int i = 0; i < m; i++) {
+		float *row = x + (size_t)i * n;
+		if (r)
+			for (int j = 0; j < n; j++)
+				row[j] += r[(size_t)i * n + j];
+		float mean = 0.0f, var = 0.0f;
+		for (int j = 0; j < n; j++)
+			mean += row[j];
+		mean /= (float)n;
+		for (int j = 0; j < n; j++)
+			var += (row[j] - mean) * (row[j] - mean);
+		var /= (float)n;
+		float inv = 1.0f / sqrtf(var + eps);
+		for (int j = 0; j < n; j++)
+			row[j] = (row[j] - mean) * inv * g[j] + b[j];
+	}
+}
+
+void kern_softmax(float *x, int n)
+{
+	float mx = x[0], sum = 0.0f;
+	for (int i = 1; i < n; i++)
+		mx = x[i] > mx ? x[i] : mx;
+	for (int i = 0; i < n; i++) {
+		x[i] = expf(x[i] - mx);
+		sum += x[i];
+	}
+	float inv = 1.0f / sum;
+	for (int i = 0; i < n; i++)
+		x[i] *= inv;
+}
+
+void kern_attention(const float *qkv, int t, int d, int heads, float *scores, float *out)
+{
+	int dh = d / heads, ld = 3 * d;
+	float scale = 1.0f / sqrtf((float)dh);
+	for (int hd = 0; hd < heads; hd++) {
+		const float *q = qkv + hd * dh, *k = q + d, *v = q + 2 * d;
+		for (int i = 0; i < t; i++) {
+			float *s = scores + (size_t)i * t;
+			for (int j = 0; j < t; j++) {
+				float dot = 0.0f;
+				for (int e = 0; e < dh; e++)
+					dot += q[(size_t)i * ld + e] * k[(size_t)j * ld + e];
+				s[j] = dot * scale;
+			}
+			kern_softmax(s, t);
+			float *o = out + (size_t)i * d + hd * dh;
+			for (int e = 0; e < dh; e++)
+				o[e] = 0.0f;
+			for (int j = 0; j < t; j++)
+				for (int e = 0; e < dh; e++)
+					o[e] += s[j] * v[(size_t)j * ld + e];
+		}
+	}
+}
+
+void kern_meanpool(const float *x, int t, int d, float *out)
+{
+	for (int e = 0; e < d; e++)
+		out[e] = 0.0f;
+	for (int i = 0; i < t; i++)
+		for (int e = 0; e < d; e++)
+			out[e] += x[(size_t)i * d + e];
+	for (int e = 0; e < d; e++)
+		out[e] /= (float)t;
+}

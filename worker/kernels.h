@@ -1,0 +1,68 @@
+/*
+ * kernels: the numeric building blocks of the model, as pure functions over
+ * plain float arrays. No allocation, no global state, no model knowledge;
+ * every buffer is the caller's. Images are channels-last (HWC: pixel (y, x)
+ * channel c at [(y * w + x) * c_count + c]), so the 7x7x64 map after the
+ * second pool is already the 49 x 64 token matrix of the PyTorch forward.
+ * Matrices are row-major. Weights arrive pre-packed (kern_pack_* below, done
+ * once at load): a linear layer's weight as K x N (the transpose of
+ * PyTorch's N x K), a 3x3 conv's as [ky][kx][cin][cout].
+ *
+ * kern_init() picks the fastest variant this CPU supports (AVX-512, AVX2+FMA
+ * or plain C) and must run once before the other calls (model_load does);
+ * kern_use() forces one, for tests and benchmarks. After that every
+ * function is thread-safe: outputs never alias inputs unless stated.
+ */
+#ifndef MNIST_KERNELS_H
+#define MNIST_KERNELS_H
+
+enum kern_isa { KERN_GENERIC = 0, KERN_AVX2 = 1, KERN_AVX512 = 2 };
+
+/* Select the best variant for this CPU; returns it. Idempotent. */
+enum kern_isa kern_init(void);
+/* Force a variant (clamped to what the CPU supports); returns the one in use. */
+enum kern_isa kern_use(enum kern_isa isa);
+const char *kern_isa_name(enum kern_isa isa);
+
+/* Packing, done once at load. w is PyTorch's [cout][cin][3][3] -> wp is
+ * [3][3][cin][cout]. */
+void kern_pack_conv3x3(const float *w, int cout, int cin, float *wp);
+/* a is rows x cols -> at is cols x rows. */
+void kern_transpose(const float *a, int rows, int cols, float *at);
+
+/* 3x3 convolution, padding 1, stride 1, then + bias and ReLU.
+ * in: h x w x cin, wp: packed weights, out: h x w x cout. */
+void kern_conv3x3_relu(const float *in, int h, int w, int cin, const float *wp, const float *bias,
+		       int cout, float *out);
+
+/* 2x2 max-pool, stride 2 (odd trailing row/column dropped, as PyTorch).
+ * in: h x w x c, out: (h/2) x (w/2) x c. */
+void kern_maxpool2x2(const float *in, int h, int w, int c, float *out);
+
+/* Fused conv3x3 + bias + ReLU + 2x2 max-pool: out is (h/2) x (w/2) x cout,
+ * equal to kern_maxpool2x2(kern_conv3x3_relu(in)). h and w must be even. */
+void kern_conv3x3_relu_pool(const float *in, int h, int w, int cin, const float *wp,
+			    const float *bias, int cout, float *out);
+
+/* y (m x n) = x (m x k) * wt (k x n) + b (n, or NULL), then ReLU if relu. */
+void kern_linear(const float *x, int m, int k, const float *wt, const float *b, int n, int relu,
+		 float *y);
+
+/* Row-wise layer norm of x + r (r may be NULL), in place in x:
+ * x = (v - mean) / sqrt(var + eps) * g + b, v = x + r, biased variance. */
+void kern_add_layernorm(float *x, const float *r, int m, int n, const float *g, const float *b,
+			float eps);
+
+/* Multi-head self-attention core for one sequence. qkv is t x 3d with each
+ * row [q | k | v] (the in_proj output); head h uses columns h*dh..(h+1)*dh
+ * of each part, dh = d / heads. out (t x d) = concat over heads of
+ * softmax(q k^T / sqrt(dh)) v. scores is scratch of t * t floats. */
+void kern_attention(const float *qkv, int t, int d, int heads, float *scores, float *out);
+
+/* In-place softmax of n values (max-subtracted). */
+void kern_softmax(float *x, int n);
+
+/* out (d) = mean over the t rows of x (t x d). */
+void kern_meanpool(const float *x, int t, int d, float *out);
+
+#endif
