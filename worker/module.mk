@@ -14,3 +14,24 @@ $(B)/tests/t_kernels: $(B)/obj/tests/t_kernels.o $(ENGINE_OBJS) $(COMMON_OBJS)
 $(B)/tests/t_kernels: LDLIBS += $(ENGINE_LIBS)
 $(B)/tests/t_model: $(B)/obj/tests/t_model.o $(ENGINE_OBJS) $(COMMON_OBJS)
 $(B)/tests/t_model: LDLIBS += $(ENGINE_LIBS)
+
+# Serving path (issue 5): mnist-worker (worker/serve.h) and mnist-client.
+SERVE_OBJS := $(B)/obj/worker/serve.o $(B)/obj/worker/worker_main.o
+BINS += $(B)/mnist-client
+$(B)/mnist-client: $(B)/obj/worker/client_main.o $(PROTO_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(LIB_nng) $(LIB_msgpack)
+# The worker links once the image pipeline (IMG_OBJS, defined above) exists.
+ifneq ($(IMG_OBJS),)
+BINS += $(B)/mnist-worker
+endif
+$(B)/mnist-worker: $(SERVE_OBJS) $(ENGINE_OBJS) $(IMG_OBJS) $(PROTO_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(ENGINE_LIBS) $(IMG_LIBS) $(LIB_nng) \
+	    $(LIB_msgpack) $(LIB_systemd)
+
+# libFuzzer harness for the protocol codec (tests/fuzz_proto.c).
+FUZZERS += $(B)/fuzz/fuzz_proto
+$(B)/fuzz/fuzz_proto: tests/fuzz_proto.c common/proto.c common/err.c common/proto.h common/err.h
+	@mkdir -p $(@D)
+	clang -std=c17 -g -O1 -D_GNU_SOURCE -Icommon -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all -o $@ $(filter %.c,$^) $(LIB_msgpack)
+fuzzers: $(B)/fuzz/fuzz_proto
