@@ -9,22 +9,10 @@ MULTIPART_OBJS := $(B)/obj/frontend/multipart.o
 FRONTEND_OBJS  := $(B)/obj/frontend/main.o $(B)/obj/frontend/http.o \
                   $(B)/obj/frontend/backend.o $(B)/obj/frontend/broker.o \
                   $(B)/obj/frontend/supervisor.o $(MULTIPART_OBJS) \
-                  $(B)/obj/common/proto.o
+                  $(B)/obj/frontend/metrics.o $(B)/obj/frontend/static.o \
+                  $(PROTO_OBJS)
 
-# metrics.c and static.c (issue 6) are wired in as soon as they exist.
-ifneq ($(wildcard frontend/metrics.c),)
-FRONTEND_OBJS += $(B)/obj/frontend/metrics.o
-$(B)/obj/frontend/%.o: CFLAGS += -DMNIST_HAVE_METRICS=1
-endif
-ifneq ($(wildcard frontend/static.c),)
-FRONTEND_OBJS += $(B)/obj/frontend/static.o
-$(B)/obj/frontend/%.o: CFLAGS += -DMNIST_HAVE_STATIC=1
-endif
-
-# Built once the protocol codec (common/proto.c) is in the tree.
-ifeq ($(words $(wildcard common/proto.c frontend/main.c)),2)
 BINS += $(B)/mnist-frontend
-endif
 $(B)/mnist-frontend: $(FRONTEND_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(LIB_h2o) $(LIB_nng) $(LIB_msgpack) \
 	    $(LIB_jansson) $(LIB_systemd)

@@ -1,0 +1,62 @@
+/*
+ * backend: the frontend's one cooked REQ socket to the workers.
+ *
+ * The socket LISTENS on the workers' endpoint (ipc://<rundir>/workers.sock
+ * by default); workers dial in and out as they like. nng_pipe_notify keeps
+ * an atomic count of connected workers. Each call gets a slot (one nng_ctx
+ * plus one nng_aio) with its own deadline; the request is resent by nng to
+ * another worker when the pipe of the one holding it closes.
+ *
+ * Threads: backend_open/backend_call/backend_close and the done callbacks
+ * run on the h2o loop thread only. nng completes on its own threads and
+ * hands the slot back through an h2o multithread queue, so a done callback
+ * never runs on an nng thread. backend_workers(), backend_healthy() and
+ * backend_socket() are safe from any thread.
+ *
+ * Liveness: a ping ({v:1,ping:true}) goes out every second while healthy,
+ * every 50 ms otherwise, on nng threads. The backend is healthy while at
+ * least one worker is connected and some reply (ping or call) arrived in
+ * the last 3 s.
+ */
+#ifndef MNIST_BACKEND_H
+#define MNIST_BACKEND_H
+
+#include <h2o.h>
+#include <nng/nng.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct backend;
+
+struct backend_opts {
+	const char *url;     /* where workers dial in: ipc://... or tcp://... */
+	int timeout_ms;	     /* per call, from submission to reply */
+	int resend_ms;	     /* NNG_OPT_REQ_RESENDTIME, above the longest batch */
+	size_t max_inflight; /* calls at once; more is ERR_UNAVAILABLE */
+};
+
+/* rc is 0 (reply/len hold the worker's message, valid during the call
+ * only), ERR_TIMEOUT or ERR_UNAVAILABLE (socket closed, no answer). */
+typedef void (*backend_done_cb)(void *arg, int rc, const uint8_t *reply, size_t len);
+
+/* Open the socket, listen on opts->url and start pinging. */
+int backend_open(const struct backend_opts *opts, h2o_loop_t *loop, struct backend **out,
+		 char *err);
+
+/* Send msg (copied) to a worker. Returns 0 (cb will run exactly once, on
+ * the loop thread, later), or ERR_UNAVAILABLE at once when no worker is
+ * connected or max_inflight calls are pending, or ERR_NOMEM. */
+int backend_call(struct backend *b, const uint8_t *msg, size_t len, backend_done_cb cb, void *arg);
+
+size_t backend_inflight(const struct backend *b); /* calls not yet completed */
+long backend_workers(const struct backend *b);	  /* connected worker pipes */
+int backend_healthy(const struct backend *b);	  /* see above */
+void backend_mark_ok(struct backend *b);	  /* a worker just answered */
+nng_socket backend_socket(const struct backend *b);
+int backend_timeout_ms(const struct backend *b);
+
+/* Close the socket (pending calls complete with ERR_UNAVAILABLE, on the loop
+ * thread, before this returns), stop the ping, free everything. */
+void backend_close(struct backend *b);
+
+#endif

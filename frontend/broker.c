@@ -1,0 +1,200 @@
+#include "broker.h"
+#include "err.h"
+#include "log.h"
+#include "proto.h"
+
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/util/platform.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One caller at a time: REP receive -> REQ send -> REQ receive -> REP send.
+ * Owned by nng callbacks; the two aios never run at the same time because
+ * each stage starts the next one only when it is done. */
+struct bslot {
+	struct broker *br;
+	nng_ctx rep_ctx, req_ctx;
+	nng_aio *rep_aio, *req_aio;
+	enum { B_RECV, B_FORWARD, B_WAIT, B_REPLY } stage;
+	nng_time deadline;
+};
+
+struct broker {
+	nng_socket sock;
+	struct backend *backend;
+	struct bslot *slots;
+	size_t n, cap;
+	atomic_bool closing;
+};
+
+static void start_recv(struct bslot *s)
+{
+	s->stage = B_RECV;
+	nng_ctx_recv(s->rep_ctx, s->rep_aio);
+}
+
+static void send_reply(struct bslot *s, nng_msg *m)
+{
+	s->stage = B_REPLY;
+	nng_aio_set_msg(s->rep_aio, m);
+	nng_ctx_send(s->rep_ctx, s->rep_aio);
+}
+
+/* Answer the caller with a protocol error instead of a worker's reply. */
+static void send_error(struct bslot *s, int code, const char *msg)
+{
+	struct proto_reply rep;
+	uint8_t *buf;
+	size_t len;
+	nng_msg *m;
+
+	memset(&rep, 0, sizeof rep);
+	proto_reply_error(&rep, code, msg);
+	if (proto_pack_reply(&rep, &buf, &len) != 0) {
+		start_recv(s);
+		return;
+	}
+	if (nng_msg_alloc(&m, len) != 0) {
+		free(buf);
+		start_recv(s);
+		return;
+	}
+	memcpy(nng_msg_body(m), buf, len);
+	free(buf);
+	send_reply(s, m);
+}
+
+static void on_rep(void *arg)
+{
+	struct bslot *s = arg;
+	int rv = nng_aio_result(s->rep_aio);
+	nng_msg *m;
+
+	if (atomic_load(&s->br->closing) || rv == NNG_ECLOSED) {
+		if (rv != 0 && s->stage == B_REPLY)
+			nng_msg_free(nng_aio_get_msg(s->rep_aio));
+		return;
+	}
+	if (s->stage == B_REPLY) {
+		if (rv != 0)
+			nng_msg_free(nng_aio_get_msg(s->rep_aio));
+		start_recv(s);
+		return;
+	}
+	if (rv != 0) { /* B_RECV failed (cancelled, ...): listen again */
+		start_recv(s);
+		return;
+	}
+	m = nng_aio_get_msg(s->rep_aio);
+	if (backend_workers(s->br->backend) <= 0) {
+		nng_msg_free(m);
+		send_error(s, ERR_UNAVAILABLE, "no inference worker is connected");
+		return;
+	}
+	s->stage = B_FORWARD;
+	s->deadline = nng_clock() + (nng_time)backend_timeout_ms(s->br->backend);
+	nng_aio_set_msg(s->req_aio, m);
+	nng_aio_set_timeout(s->req_aio, backend_timeout_ms(s->br->backend));
+	nng_ctx_send(s->req_ctx, s->req_aio);
+}
+
+static void on_req(void *arg)
+{
+	struct bslot *s = arg;
+	int rv = nng_aio_result(s->req_aio);
+
+	if (s->stage == B_FORWARD && rv != 0)
+		nng_msg_free(nng_aio_get_msg(s->req_aio));
+	if (atomic_load(&s->br->closing)) {
+		if (rv == 0 && s->stage == B_WAIT)
+			nng_msg_free(nng_aio_get_msg(s->req_aio));
+		return;
+	}
+	if (rv != 0) {
+		send_error(s, rv == NNG_ETIMEDOUT ? ERR_TIMEOUT : ERR_UNAVAILABLE,
+			   rv == NNG_ETIMEDOUT ? "no inference worker answered in time"
+					       : "no inference worker is available");
+		return;
+	}
+	if (s->stage == B_FORWARD) {
+		nng_duration left = (nng_duration)(s->deadline - nng_clock());
+		s->stage = B_WAIT;
+		nng_aio_set_timeout(s->req_aio, left > 0 ? left : 1);
+		nng_ctx_recv(s->req_ctx, s->req_aio);
+		return;
+	}
+	backend_mark_ok(s->br->backend);
+	send_reply(s, nng_aio_get_msg(s->req_aio));
+}
+
+int broker_open(const char *url, struct backend *b, size_t n, size_t max_msg, struct broker **out,
+		char *err)
+{
+	struct broker *br = calloc(1, sizeof *br);
+	int rv, rc;
+
+	if (!br || !(br->slots = calloc(n, sizeof *br->slots))) {
+		free(br);
+		return err_set(err, ERR_NOMEM, "out of memory");
+	}
+	br->backend = b;
+	br->cap = n;
+	atomic_init(&br->closing, false);
+	if ((rv = nng_rep0_open(&br->sock)) != 0) {
+		free(br->slots);
+		free(br);
+		return err_set(err, ERR_INTERNAL, "nng_rep0_open: %s", nng_strerror(rv));
+	}
+	nng_socket_set_size(br->sock, NNG_OPT_RECVMAXSZ, max_msg);
+	for (size_t i = 0; i < n; i++) {
+		struct bslot *s = &br->slots[i];
+		s->br = br;
+		if ((rv = nng_ctx_open(&s->rep_ctx, br->sock)) != 0 ||
+		    (rv = nng_ctx_open(&s->req_ctx, backend_socket(b))) != 0 ||
+		    (rv = nng_aio_alloc(&s->rep_aio, on_rep, s)) != 0 ||
+		    (rv = nng_aio_alloc(&s->req_aio, on_req, s)) != 0) {
+			rc = err_set(err, ERR_INTERNAL, "broker context: %s", nng_strerror(rv));
+			goto fail;
+		}
+		br->n++;
+	}
+	if ((rv = nng_listen(br->sock, url, NULL, 0)) != 0) {
+		rc = err_set(err, ERR_IO, "cannot listen on %s: %s", url, nng_strerror(rv));
+		goto fail;
+	}
+	for (size_t i = 0; i < br->n; i++)
+		start_recv(&br->slots[i]);
+	*out = br;
+	return 0;
+fail:
+	broker_close(br);
+	return rc;
+}
+
+void broker_close(struct broker *br)
+{
+	if (!br)
+		return;
+	atomic_store(&br->closing, true);
+	nng_close(br->sock);
+	/* Slots past n may be half made when broker_open failed. */
+	for (size_t i = 0; i < br->cap; i++) {
+		struct bslot *s = &br->slots[i];
+		if (s->rep_aio)
+			nng_aio_stop(s->rep_aio);
+		if (s->req_aio)
+			nng_aio_stop(s->req_aio);
+	}
+	for (size_t i = 0; i < br->cap; i++) {
+		struct bslot *s = &br->slots[i];
+		if (s->rep_aio)
+			nng_aio_free(s->rep_aio);
+		if (s->req_aio)
+			nng_aio_free(s->req_aio);
+		if (nng_ctx_id(s->req_ctx) > 0)
+			nng_ctx_close(s->req_ctx);
+	}
+	free(br->slots);
+	free(br);
+}

@@ -1,0 +1,53 @@
+/*
+ * http: the HTTP/1.1 side of the frontend, on h2o's evloop.
+ *
+ *   POST /predict        multipart/form-data field "file", or a raw
+ *                        image/png or image/jpeg body; ?probs=true adds the
+ *                        ten probabilities. Validated here, computed by a
+ *                        worker through backend_call().
+ *   GET  /health         200 {"status":"ok","workers":N} while a worker is
+ *                        connected and answering, else 503.
+ *   GET  /metrics        Prometheus text (frontend/metrics.h).
+ *   GET  /openapi.json, /docs, /redoc (and their assets): frontend/static.h.
+ *   anything else        JSON 404, or 405 with an Allow header.
+ * Every answer is JSON {"detail": ...} on error, built with jansson since
+ * client input (the declared type) is echoed. One access-log line per request
+ * goes to stderr through common/log.h, and metrics are recorded.
+ *
+ * Threads: everything here runs on the loop thread. A client that goes away
+ * while its prediction is in flight is noticed through the request pool's
+ * dispose callback; the late reply is then dropped.
+ */
+#ifndef MNIST_HTTP_H
+#define MNIST_HTTP_H
+
+#include "backend.h"
+
+#include <h2o.h>
+#include <stddef.h>
+
+struct static_site;
+
+struct http_opts {
+	const char *listen; /* "HOST:PORT", e.g. "0.0.0.0:8000" or "[::1]:8000" */
+	size_t max_upload;  /* bytes of the uploaded image */
+	int retry_after_s;  /* Retry-After on 503 */
+};
+
+struct http_server;
+
+/* Bind and listen (blocking name resolution: call at start-up), register
+ * the routes. site may be NULL (docs routes then answer 404). */
+int http_start(const struct http_opts *opts, h2o_loop_t *loop, struct backend *b,
+	       const struct static_site *site, struct http_server **out, char *err);
+
+/* The port actually bound (useful with port 0). */
+int http_port(const struct http_server *s);
+
+/* Close the listening socket; requests on open connections get 503 for
+ * /predict and Connection: close from now on. */
+void http_stop_accepting(struct http_server *s);
+
+void http_free(struct http_server *s);
+
+#endif
