@@ -15,6 +15,11 @@ $(B)/tests/t_kernels: LDLIBS += $(ENGINE_LIBS)
 $(B)/tests/t_model: $(B)/obj/tests/t_model.o $(ENGINE_OBJS) $(COMMON_OBJS)
 $(B)/tests/t_model: LDLIBS += $(ENGINE_LIBS)
 
+# make bench runs the engine benchmark (tests/bench.sh, engine section).
+bench: $(B)/tests/bench_engine
+$(B)/tests/bench_engine: $(B)/obj/tests/bench_engine.o $(ENGINE_OBJS) $(COMMON_OBJS)
+$(B)/tests/bench_engine: LDLIBS += $(ENGINE_LIBS)
+
 # Serving path (issue 5): mnist-worker (worker/serve.h) and mnist-client.
 SERVE_OBJS := $(B)/obj/worker/serve.o $(B)/obj/worker/worker_main.o
 BINS += $(B)/mnist-client
