@@ -3,6 +3,7 @@
  * worker that dials us) as msgpack requests over nng, print one line each:
  *
  *   FILE DIGIT CONFIDENCE [p0 .. p9] [worker=PID batch=N infer_us=N]
+ *   FILE pong worker=PID          (a --raw ping request)
  *
  * or "FILE: code: error" on stderr; the exit status is 1 when any file
  * failed, 2 for usage or connection errors. --concurrency N keeps N
@@ -31,7 +32,7 @@
 struct options {
 	const char *url;
 	const char *rundir;
-	bool listen, probs, stats, ping;
+	bool listen, probs, stats, ping, raw;
 	unsigned long timeout_ms;
 	unsigned long concurrency;
 	char **files;
@@ -55,15 +56,17 @@ struct run {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mnist-client [--url URL] [--rundir DIR] [--listen] [--probs] [--stats]\n"
-		   "                    [--timeout-ms N] [--concurrency N] (--ping | FILE...)\n"
-		   "  --url URL          endpoint (default ipc://<rundir>/api.sock)\n"
-		   "  --listen           listen on URL instead of dialing it (workers dial in)\n"
-		   "  --probs            print the ten probabilities after the confidence\n"
-		   "  --stats            print worker pid, batch size and batch time\n"
-		   "  --timeout-ms N     per-request timeout (default 10000)\n"
-		   "  --concurrency N    requests in flight at once (default 1)\n"
-		   "  --ping             check that a worker answers, print its pid\n");
+	fprintf(f,
+		"usage: mnist-client [--url URL] [--rundir DIR] [--listen] [--probs] [--stats]\n"
+		"                    [--timeout-ms N] [--concurrency N] (--ping | FILE...)\n"
+		"  --url URL          endpoint (default ipc://<rundir>/api.sock)\n"
+		"  --listen           listen on URL instead of dialing it (workers dial in)\n"
+		"  --probs            print the ten probabilities after the confidence\n"
+		"  --stats            print worker pid, batch size and batch time\n"
+		"  --timeout-ms N     per-request timeout (default 10000)\n"
+		"  --concurrency N    requests in flight at once (default 1)\n"
+		"  --ping             check that a worker answers, print its pid\n"
+		"  --raw              send each FILE as it is: a msgpack request made elsewhere\n");
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -75,6 +78,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"probs", no_argument, NULL, 'p'},
 	    {"stats", no_argument, NULL, 's'},
 	    {"ping", no_argument, NULL, 'P'},
+	    {"raw", no_argument, NULL, 'R'},
 	    {"timeout-ms", required_argument, NULL, 't'},
 	    {"concurrency", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
@@ -93,6 +97,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'p': o->probs = true; break;
 		case 's': o->stats = true; break;
 		case 'P': o->ping = true; break;
+		case 'R': o->raw = true; break;
 		case 't':
 			if (config_parse_ulong(optarg, 1, 3600000, &o->timeout_ms))
 				return fprintf(stderr, "mnist-client: bad --timeout-ms\n"), -1;
@@ -190,12 +195,18 @@ static void one_file(struct run *r, nng_ctx ctx, nng_aio *aio, int i)
 	res->rc = read_file(r->o->files[i], &img, &req.image_len, res->err);
 	if (res->rc)
 		return;
-	req.image = img;
-	req.probs = r->o->probs;
-	res->rc = proto_pack_request(&req, &buf, &len);
-	if (res->rc)
-		err_set(res->err, res->rc, "cannot pack the request");
-	else
+	if (r->o->raw) {
+		buf = img; /* already a whole message */
+		len = req.image_len;
+		img = NULL;
+	} else {
+		req.image = img;
+		req.probs = r->o->probs;
+		res->rc = proto_pack_request(&req, &buf, &len);
+		if (res->rc)
+			err_set(res->err, res->rc, "cannot pack the request");
+	}
+	if (!res->rc)
 		res->rc = exchange(ctx, aio, buf, len, r->o->timeout_ms, &res->reply, res->err);
 	free(buf);
 	free(img);
@@ -238,6 +249,10 @@ static int print_results(const struct run *r)
 				res->rc ? err_code_name(res->rc) : p->code,
 				res->rc ? res->err : p->error);
 			failed = 1;
+			continue;
+		}
+		if (p->pong) {
+			printf("%s pong worker=%u\n", name, p->worker);
 			continue;
 		}
 		printf("%s %d %.4f", name, p->digit, p->confidence);
