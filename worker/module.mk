@@ -5,6 +5,20 @@ ENGINE_OBJS := $(B)/obj/worker/model.o $(B)/obj/worker/kernels.o $(SFT_OBJS)
 ENGINE_LIBS := $(LIB_blas) $(LIB_jansson)
 CFLAGS      += $(filter -I%,$(LIB_blas))
 
+# Image intake (issue 4, worker/image.h): decode PNG/JPEG and normalise to
+# 28x28. Link IMG_OBJS with $(IMG_LIBS) and $(COMMON_OBJS).
+IMG_OBJS := $(addprefix $(B)/obj/worker/,image.o image_png.o image_jpeg.o image_exif.o \
+            image_norm.o)
+IMG_LIBS := $(LIB_png) $(LIB_jpeg)
+
+BINS += $(B)/mnist-predict
+$(B)/mnist-predict: $(B)/obj/worker/predict_main.o $(IMG_OBJS) $(ENGINE_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(IMG_LIBS) $(ENGINE_LIBS)
+
+TEST_BINS += $(B)/tests/t_image
+$(B)/tests/t_image: $(B)/obj/tests/t_image.o $(IMG_OBJS) $(COMMON_OBJS)
+$(B)/tests/t_image: LDLIBS += $(IMG_LIBS)
+
 BINS += $(B)/mnist-eval
 $(B)/mnist-eval: $(B)/obj/worker/eval_main.o $(ENGINE_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(ENGINE_LIBS)

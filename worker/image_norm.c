@@ -1,0 +1,521 @@
+/*
+ * The normaliser. Why each step:
+ * - Transparent areas are composited onto the gray that contrasts with what
+ *   is drawn (img_backdrop), so "ink = what the user drew" for dark and for
+ *   light strokes alike.
+ * - Large images are area-averaged down to IMG_WORK_MAX on the long side
+ *   first; nothing after that needs more pixels, and time stays bounded.
+ * - Polarity: the border ring is background in almost every upload (paper
+ *   margin, canvas, MNIST's black frame), so its median tells which end of
+ *   the histogram is background; the ink is made the bright end.
+ * - Uneven lighting and paper texture: a coarse background estimate (a low
+ *   percentile per cell, eroded so thick strokes do not count as
+ *   background, interpolated bilinearly) is subtracted.
+ * - Otsu on what remains separates ink from background noise; connected
+ *   components of the ink mask drop specks; the background's median and MAD
+ *   give the floor below which a pixel is noise. Intensities are stretched
+ *   so a typical stroke pixel is 1.0, as in MNIST.
+ * - The ink's bounding box is area-averaged into 20x20 (aspect kept) and
+ *   placed in 28x28 by its centre of mass, as MNIST was built. An MNIST
+ *   digit has a 20-pixel box already, so it passes through unchanged.
+ */
+#include "image_norm.h"
+
+#include "err.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_CONTRAST 20.0f /* gray levels between background and ink, else blank */
+#define KEEP_FRAC 0.05	   /* components smaller than this x the largest are specks */
+#define CELLS 8		   /* background grid: about CELLS cells on the long side */
+#define CELL_Q 0.2	   /* background = this quantile of a cell */
+
+typedef void (*row_fn)(const void *ctx, size_t y, float *row);
+
+/* ---- resampling ---------------------------------------------------------- */
+
+static void hresample(const float *src, size_t sw, float *dst, size_t dw)
+{
+	double sx = (double)sw / (double)dw;
+	size_t j, x;
+	for (j = 0; j < dw; j++) {
+		double x0 = j * sx, x1 = (j + 1) * sx, acc = 0, wsum = 0;
+		for (x = (size_t)x0; x < sw && x < x1; x++) {
+			double w = fmin(x + 1.0, x1) - fmax((double)x, x0);
+			if (w > 0)
+				acc += w * src[x], wsum += w;
+		}
+		dst[j] = wsum > 0 ? (float)(acc / wsum) : 0.0f;
+	}
+}
+
+/* Area averaging, rows fetched through get(); tmp holds sw + dw floats. */
+static void resize_rows(row_fn get, const void *ctx, size_t sw, size_t sh, float *dst, size_t dw,
+			size_t dh, float *tmp)
+{
+	double sy = (double)sh / (double)dh;
+	float *src = tmp, *hr = tmp + sw;
+	size_t i, j, y;
+	for (i = 0; i < dh; i++) {
+		double y0 = i * sy, y1 = (i + 1) * sy, wsum = 0;
+		float *o = dst + i * dw;
+		memset(o, 0, dw * sizeof *o);
+		for (y = (size_t)y0; y < sh && y < y1; y++) {
+			double w = fmin(y + 1.0, y1) - fmax((double)y, y0);
+			if (w <= 0)
+				continue;
+			get(ctx, y, src);
+			hresample(src, sw, hr, dw);
+			for (j = 0; j < dw; j++)
+				o[j] += (float)(w * hr[j]);
+			wsum += w;
+		}
+		for (j = 0; wsum > 0 && j < dw; j++)
+			o[j] = (float)(o[j] / wsum);
+	}
+}
+
+struct plane_src {
+	const float *p;
+	size_t stride, x0, y0, w;
+};
+
+static void plane_row(const void *ctx, size_t y, float *row)
+{
+	const struct plane_src *s = ctx;
+	memcpy(row, s->p + (s->y0 + y) * s->stride + s->x0, s->w * sizeof *row);
+}
+
+static int resize_plane(const struct plane_src *s, size_t sh, float *dst, size_t dw, size_t dh)
+{
+	float *tmp = malloc((s->w + dw) * sizeof *tmp);
+	if (!tmp)
+		return ERR_NOMEM;
+	resize_rows(plane_row, s, s->w, sh, dst, dw, dh, tmp);
+	free(tmp);
+	return 0;
+}
+
+void img_area_resize(const float *src, size_t sw, size_t sh, float *dst, size_t dw, size_t dh)
+{
+	struct plane_src s = {.p = src, .stride = sw, .w = sw};
+	if (resize_plane(&s, sh, dst, dw, dh) < 0)
+		memset(dst, 0, dw * dh * sizeof *dst);
+}
+
+/* ---- compositing --------------------------------------------------------- */
+
+int img_backdrop(const uint8_t *ga, size_t n)
+{
+	double sa = 0, sga = 0;
+	size_t i;
+	int opaque = 1;
+	for (i = 0; i < n; i++) {
+		unsigned a = ga[2 * i + 1];
+		sa += a;
+		sga += (double)a * ga[2 * i];
+		opaque &= a == 255;
+	}
+	if (opaque)
+		return -1;
+	if (sa <= 0)
+		return 0; /* nothing visible: a blank black image */
+	return sga / sa < 128 ? 255 : 0;
+}
+
+struct gray_src {
+	const uint8_t *px;
+	size_t w;
+	int ch, backdrop;
+};
+
+static void gray_row(const void *ctx, size_t y, float *row)
+{
+	const struct gray_src *s = ctx;
+	const uint8_t *p = s->px + y * s->w * s->ch;
+	size_t x;
+	if (s->ch == 1 || s->backdrop < 0) {
+		for (x = 0; x < s->w; x++)
+			row[x] = p[x * s->ch];
+		return;
+	}
+	for (x = 0; x < s->w; x++) {
+		float a = p[2 * x + 1] / 255.0f;
+		row[x] = p[2 * x] * a + s->backdrop * (1.0f - a);
+	}
+}
+
+/* ---- histograms ---------------------------------------------------------- */
+
+static void hist_of(const float *v, size_t n, size_t hist[256])
+{
+	size_t i;
+	memset(hist, 0, 256 * sizeof *hist);
+	for (i = 0; i < n; i++) {
+		float f = v[i];
+		hist[f <= 0 ? 0 : f >= 255 ? 255 : (int)f]++;
+	}
+}
+
+int img_hist_quantile(const size_t hist[256], double q)
+{
+	size_t total = 0, acc = 0;
+	int b;
+	for (b = 0; b < 256; b++)
+		total += hist[b];
+	for (b = 0; b < 256; b++) {
+		acc += hist[b];
+		if (acc > 0 && (double)acc >= q * (double)total)
+			return b;
+	}
+	return 255;
+}
+
+int img_otsu(const size_t hist[256])
+{
+	double total = 0, sum = 0, w0 = 0, sum0 = 0, best = -1;
+	int b, t = 0;
+	for (b = 0; b < 256; b++)
+		total += hist[b], sum += (double)b * hist[b];
+	for (b = 0; b < 255; b++) {
+		double w1, m0, m1, between;
+		w0 += hist[b];
+		sum0 += (double)b * hist[b];
+		w1 = total - w0;
+		if (w0 == 0 || w1 == 0)
+			continue;
+		m0 = sum0 / w0;
+		m1 = (sum - sum0) / w1;
+		between = w0 * w1 * (m0 - m1) * (m0 - m1);
+		if (between > best)
+			best = between, t = b;
+	}
+	return t;
+}
+
+/* ---- polarity and background --------------------------------------------- */
+
+/* Median of the outer ring (about 1/16 of the short side wide). */
+static int border_median(const float *v, size_t w, size_t h)
+{
+	size_t hist[256] = {0}, r = (w < h ? w : h) / 16, x, y;
+	if (r < 1)
+		r = 1;
+	for (y = 0; y < h; y++)
+		for (x = 0; x < w; x++) {
+			float f = v[y * w + x];
+			if (y < r || y >= h - r || x < r || x >= w - r)
+				hist[f <= 0 ? 0 : f >= 255 ? 255 : (int)f]++;
+		}
+	return img_hist_quantile(hist, 0.5);
+}
+
+/* Make the ink bright: invert when the background is the lighter end. */
+static void fix_polarity(float *v, size_t w, size_t h)
+{
+	size_t hist[256], i, n = w * h;
+	int lo, hi, bg;
+	hist_of(v, n, hist);
+	lo = img_hist_quantile(hist, 0.01);
+	hi = img_hist_quantile(hist, 0.99);
+	bg = border_median(v, w, h);
+	if (2 * bg > lo + hi)
+		for (i = 0; i < n; i++)
+			v[i] = 255.0f - v[i];
+}
+
+static float cell_quantile(const float *v, size_t w, size_t x0, size_t y0, size_t x1, size_t y1)
+{
+	size_t hist[256] = {0}, x, y;
+	for (y = y0; y < y1; y++)
+		for (x = x0; x < x1; x++) {
+			float f = v[y * w + x];
+			hist[f <= 0 ? 0 : f >= 255 ? 255 : (int)f]++;
+		}
+	return (float)img_hist_quantile(hist, CELL_Q);
+}
+
+/* g (gx x gy) eroded by a 3x3 minimum into e. */
+static void erode3(const float *g, size_t gx, size_t gy, float *e)
+{
+	size_t i, j;
+	for (j = 0; j < gy; j++)
+		for (i = 0; i < gx; i++) {
+			float m = g[j * gx + i];
+			size_t a, b;
+			for (b = j ? j - 1 : 0; b <= j + 1 && b < gy; b++)
+				for (a = i ? i - 1 : 0; a <= i + 1 && a < gx; a++)
+					m = fminf(m, g[b * gx + a]);
+			e[j * gx + i] = m;
+		}
+}
+
+static float interp(const float *e, size_t gx, size_t gy, size_t cell, size_t x, size_t y)
+{
+	double fx = (x + 0.5) / cell - 0.5, fy = (y + 0.5) / cell - 0.5, tx, ty;
+	size_t i, j, i1, j1;
+	fx = fmin(fmax(fx, 0), gx - 1.0);
+	fy = fmin(fmax(fy, 0), gy - 1.0);
+	i = (size_t)fx, j = (size_t)fy;
+	i1 = i + 1 < gx ? i + 1 : i, j1 = j + 1 < gy ? j + 1 : j;
+	tx = fx - i, ty = fy - j;
+	return (float)((1 - ty) * ((1 - tx) * e[j * gx + i] + tx * e[j * gx + i1]) +
+		       ty * ((1 - tx) * e[j1 * gx + i] + tx * e[j1 * gx + i1]));
+}
+
+/* v -= smooth background estimate, clamped at 0. */
+static int subtract_background(float *v, size_t w, size_t h)
+{
+	size_t big = w > h ? w : h, cell = (big + CELLS - 1) / CELLS, gx, gy, i, j, x, y;
+	float *g, *e;
+	if (cell < 4)
+		cell = 4;
+	gx = (w + cell - 1) / cell, gy = (h + cell - 1) / cell;
+	g = malloc(2 * gx * gy * sizeof *g);
+	if (!g)
+		return ERR_NOMEM;
+	e = g + gx * gy;
+	for (j = 0; j < gy; j++)
+		for (i = 0; i < gx; i++)
+			g[j * gx + i] = cell_quantile(v, w, i * cell, j * cell,
+						      (i + 1) * cell < w ? (i + 1) * cell : w,
+						      (j + 1) * cell < h ? (j + 1) * cell : h);
+	erode3(g, gx, gy, e);
+	for (y = 0; y < h; y++)
+		for (x = 0; x < w; x++)
+			v[y * w + x] = fmaxf(0.0f, v[y * w + x] - interp(e, gx, gy, cell, x, y));
+	free(g);
+	return 0;
+}
+
+/* ---- ink components ------------------------------------------------------ */
+
+struct box {
+	size_t x0, y0, x1, y1; /* inclusive-exclusive */
+};
+
+/* Label 8-connected components of v > t; keep those with at least KEEP_FRAC
+ * of the largest one's area. Returns the union box (empty if none) and
+ * zeroes v at pixels of dropped components. */
+static int keep_ink(float *v, size_t w, size_t h, float t, struct box *bb)
+{
+	size_t n = w * h, i, ncomp = 0, top, largest = 0;
+	uint32_t *label = calloc(n, sizeof *label), *stack = malloc(n * sizeof *stack);
+	size_t *area = NULL;
+	int rc = ERR_NOMEM;
+
+	bb->x0 = w, bb->y0 = h, bb->x1 = 0, bb->y1 = 0;
+	if (!label || !stack)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (v[i] <= t || label[i])
+			continue;
+		ncomp++;
+		label[i] = (uint32_t)ncomp;
+		stack[0] = (uint32_t)i, top = 1;
+		while (top) {
+			size_t p = stack[--top], px = p % w, py = p / w;
+			size_t ya = py ? py - 1 : 0, xa = px ? px - 1 : 0, yy, xx;
+			for (yy = ya; yy <= py + 1 && yy < h; yy++)
+				for (xx = xa; xx <= px + 1 && xx < w; xx++) {
+					size_t q = yy * w + xx;
+					if (v[q] > t && !label[q]) {
+						label[q] = (uint32_t)ncomp;
+						stack[top++] = (uint32_t)q;
+					}
+				}
+		}
+	}
+	area = calloc(ncomp + 1, sizeof *area);
+	if (!area)
+		goto out;
+	for (i = 0; i < n; i++)
+		area[label[i]]++;
+	for (i = 1; i <= ncomp; i++)
+		largest = area[i] > largest ? area[i] : largest;
+	for (i = 0; i < n; i++) {
+		size_t x = i % w, y = i / w;
+		if (!label[i])
+			continue;
+		if ((double)area[label[i]] < KEEP_FRAC * (double)largest) {
+			v[i] = 0;
+			continue;
+		}
+		bb->x0 = x < bb->x0 ? x : bb->x0, bb->x1 = x + 1 > bb->x1 ? x + 1 : bb->x1;
+		bb->y0 = y < bb->y0 ? y : bb->y0, bb->y1 = y + 1 > bb->y1 ? y + 1 : bb->y1;
+	}
+	rc = 0;
+out:
+	free(area);
+	free(stack);
+	free(label);
+	return rc;
+}
+
+/* Grow the box by a small margin to take in faint anti-aliased edges, but
+ * only as far as pixels that survived the noise floor (v > 0). */
+static void grow_to_faint(const float *v, size_t w, size_t h, struct box *bb)
+{
+	size_t r =
+	    1 + ((bb->x1 - bb->x0) > (bb->y1 - bb->y0) ? bb->x1 - bb->x0 : bb->y1 - bb->y0) / 20;
+	size_t x0 = bb->x0 > r ? bb->x0 - r : 0, y0 = bb->y0 > r ? bb->y0 - r : 0;
+	size_t x1 = bb->x1 + r < w ? bb->x1 + r : w, y1 = bb->y1 + r < h ? bb->y1 + r : h, x, y;
+	for (y = y0; y < y1; y++)
+		for (x = x0; x < x1; x++)
+			if (v[y * w + x] > 0) {
+				bb->x0 = x < bb->x0 ? x : bb->x0,
+				bb->x1 = x + 1 > bb->x1 ? x + 1 : bb->x1;
+				bb->y0 = y < bb->y0 ? y : bb->y0,
+				bb->y1 = y + 1 > bb->y1 ? y + 1 : bb->y1;
+			}
+}
+
+/* ---- contrast ------------------------------------------------------------ */
+
+struct levels {
+	float t, lo, hi;
+	int blank;
+};
+
+/* Otsu threshold, noise floor (background median + 3 sigma from the MAD) and
+ * the typical stroke level (median of the ink class). */
+static struct levels find_levels(const float *v, size_t n)
+{
+	size_t hist[256], bgh[256] = {0}, ink[256] = {0}, dev[256] = {0};
+	struct levels L = {0};
+	int t, b, med, mad, hi;
+	hist_of(v, n, hist);
+	t = img_otsu(hist);
+	for (b = 0; b < 256; b++)
+		(b <= t ? bgh : ink)[b] = hist[b];
+	med = img_hist_quantile(bgh, 0.5);
+	for (b = 0; b <= t; b++)
+		dev[abs(b - med)] += bgh[b];
+	mad = img_hist_quantile(dev, 0.5);
+	hi = img_hist_quantile(ink, 0.5);
+	L.t = (float)t + 0.5f;
+	L.lo = fminf((float)med + 3.0f * 1.4826f * (float)mad, (float)t);
+	L.hi = (float)hi + 0.5f;
+	L.blank = (L.hi - (float)med) < MIN_CONTRAST || L.hi <= L.lo;
+	return L;
+}
+
+static void stretch(float *v, size_t n, float lo, float hi)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		v[i] = fminf(1.0f, fmaxf(0.0f, (v[i] - lo) / (hi - lo)));
+}
+
+/* ---- 20x20 box and 28x28 placement --------------------------------------- */
+
+void img_place_com(const float *box, size_t bw, size_t bh, float *out)
+{
+	double m = 0, mx = 0, my = 0;
+	long ox = (long)(IMG_SIDE - bw) / 2, oy = (long)(IMG_SIDE - bh) / 2;
+	size_t x, y;
+	for (y = 0; y < bh; y++)
+		for (x = 0; x < bw; x++) {
+			double f = box[y * bw + x];
+			m += f, mx += f * (double)(ox + (long)x), my += f * (double)(oy + (long)y);
+		}
+	if (m > 0) {
+		ox += lround(IMG_SIDE / 2 - mx / m);
+		oy += lround(IMG_SIDE / 2 - my / m);
+	}
+	ox = ox < 0 ? 0 : ox > (long)(IMG_SIDE - bw) ? (long)(IMG_SIDE - bw) : ox;
+	oy = oy < 0 ? 0 : oy > (long)(IMG_SIDE - bh) ? (long)(IMG_SIDE - bh) : oy;
+	memset(out, 0, IMG_SIDE * IMG_SIDE * sizeof *out);
+	for (y = 0; y < bh; y++)
+		for (x = 0; x < bw; x++)
+			out[(size_t)(oy + (long)y) * IMG_SIDE + (size_t)ox + x] = box[y * bw + x];
+}
+
+/* Crop bb out of v, scale into IMG_BOX keeping the aspect, stretch so the
+ * brightest pixel is 1, and place by centre of mass. */
+static int box_and_place(const float *v, size_t w, const struct box *bb, float *out)
+{
+	size_t cw = bb->x1 - bb->x0, ch = bb->y1 - bb->y0, bw, bh, i;
+	struct plane_src s = {.p = v, .stride = w, .x0 = bb->x0, .y0 = bb->y0, .w = cw};
+	float box[IMG_BOX * IMG_BOX], mx = 0;
+	int rc;
+	if (cw >= ch)
+		bw = IMG_BOX, bh = (size_t)lround((double)IMG_BOX * ch / cw);
+	else
+		bh = IMG_BOX, bw = (size_t)lround((double)IMG_BOX * cw / ch);
+	bw = bw ? bw : 1, bh = bh ? bh : 1;
+	rc = resize_plane(&s, ch, box, bw, bh);
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < bw * bh; i++)
+		mx = fmaxf(mx, box[i]);
+	for (i = 0; mx > 0 && mx < 1 && i < bw * bh; i++)
+		box[i] /= mx;
+	img_place_com(box, bw, bh, out);
+	return 0;
+}
+
+/* ---- the pipeline -------------------------------------------------------- */
+
+static void work_size(size_t w, size_t h, size_t *ww, size_t *wh)
+{
+	size_t big = w > h ? w : h;
+	*ww = w, *wh = h;
+	if (big <= IMG_WORK_MAX)
+		return;
+	*ww = (size_t)lround((double)w * IMG_WORK_MAX / big);
+	*wh = (size_t)lround((double)h * IMG_WORK_MAX / big);
+	*ww = *ww ? *ww : 1, *wh = *wh ? *wh : 1;
+}
+
+static int normalise_plane(float *v, size_t w, size_t h, float *out)
+{
+	struct levels L;
+	struct box bb;
+	int rc;
+
+	fix_polarity(v, w, h);
+	rc = subtract_background(v, w, h);
+	if (rc < 0)
+		return rc;
+	L = find_levels(v, w * h);
+	if (L.blank)
+		return 0;
+	rc = keep_ink(v, w, h, L.t, &bb);
+	if (rc < 0)
+		return rc;
+	if (bb.x1 <= bb.x0 || bb.y1 <= bb.y0)
+		return 0;
+	stretch(v, w * h, L.lo, L.hi);
+	grow_to_faint(v, w, h, &bb);
+	return box_and_place(v, w, &bb, out);
+}
+
+int img_normalise(const uint8_t *px, size_t w, size_t h, int ch, float *out, char *err)
+{
+	struct gray_src src = {.px = px, .w = w, .ch = ch, .backdrop = -1};
+	size_t ww, wh;
+	float *work = NULL, *tmp = NULL;
+	int rc = ERR_NOMEM;
+
+	memset(out, 0, IMG_SIDE * IMG_SIDE * sizeof *out);
+	if (w == 0 || h == 0 || (ch != 1 && ch != 2))
+		return err_set(err, ERR_INVALID, "image has no pixels");
+	if (ch == 2)
+		src.backdrop = img_backdrop(px, w * h);
+	work_size(w, h, &ww, &wh);
+	work = malloc(ww * wh * sizeof *work);
+	tmp = malloc((w + ww) * sizeof *tmp);
+	if (!work || !tmp)
+		goto fail;
+	resize_rows(gray_row, &src, w, h, work, ww, wh, tmp);
+	rc = normalise_plane(work, ww, wh, out);
+fail:
+	free(tmp);
+	free(work);
+	if (rc < 0)
+		return err_set(err, rc, "out of memory normalising a %zux%zu image", w, h);
+	return 0;
+}

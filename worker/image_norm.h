@@ -1,0 +1,43 @@
+/*
+ * image_norm: decoded pixels -> the 28x28 MNIST-like input.
+ *
+ * Internal to the image module. img_normalise() runs the steps in the order
+ * MNIST was made (composite alpha, gray, polarity, background removal, crop
+ * to the ink, area-average into 20x20, centre of mass at (14, 14)). The
+ * steps below it are small pure functions over caller-owned arrays,
+ * exposed for the unit tests. Thread-safe: no shared state.
+ */
+#ifndef MNIST_IMAGE_NORM_H
+#define MNIST_IMAGE_NORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IMG_SIDE 28	 /* output is IMG_SIDE x IMG_SIDE */
+#define IMG_BOX 20	 /* the ink is scaled into IMG_BOX x IMG_BOX */
+#define IMG_WORK_MAX 512 /* long side of the working copy of large images */
+
+/* px: w x h pixels with ch = 1 (gray) or 2 (gray, alpha). out: 784 floats in
+ * [0, 1], bright ink on black. An image with no ink gives all zeros. */
+int img_normalise(const uint8_t *px, size_t w, size_t h, int ch, float *out, char *err);
+
+/* The gray (0 or 255) that transparent areas are composited onto: the one
+ * that contrasts with the alpha-weighted mean of the visible pixels, so dark
+ * strokes land on white and light strokes on black. -1 when the image is
+ * fully opaque (no compositing needed). */
+int img_backdrop(const uint8_t *ga, size_t n);
+
+/* Otsu's threshold of a 256-bin histogram: pixels > t are the bright class. */
+int img_otsu(const size_t hist[256]);
+
+/* Value v such that at least q (0..1) of the histogram's mass is <= v. */
+int img_hist_quantile(const size_t hist[256], double q);
+
+/* Area-averaging resize of a float plane (sw x sh) into dst (dw x dh). */
+void img_area_resize(const float *src, size_t sw, size_t sh, float *dst, size_t dw, size_t dh);
+
+/* Place a bw x bh box (bw, bh <= IMG_SIDE) into the 28x28 out with its centre
+ * of mass at (14, 14), shifted by whole pixels and kept inside the frame. */
+void img_place_com(const float *box, size_t bw, size_t bh, float *out);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * mnist-predict: the worker's pipeline (img_to_mnist, model_forward,
+ * model_softmax) on image files, offline.
+ *
+ *   mnist-predict [--weights PATH] [--dump OUT.f32] FILE...
+ *
+ * Prints "FILE DIGIT CONFIDENCE" per readable image; a bad file prints
+ * "FILE: message" on stderr, the others are still answered, and the exit
+ * status is 1. --dump writes the normalised 28x28 inputs (N x 784 float32,
+ * zeros for failed files) for tests and debugging.
+ */
+#include "err.h"
+#include "image.h"
+#include "model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FILE (256u << 20) /* far above any upload limit */
+
+static int slurp(const char *path, uint8_t **buf, size_t *len, char *err)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *b = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+	if (!f)
+		return err_set(err, ERR_IO, "%s", strerror(errno));
+	for (;;) {
+		size_t got;
+		if (n == cap) {
+			uint8_t *nb;
+			cap = cap ? cap * 2 : 1 << 16;
+			if (cap > MAX_FILE) {
+				rc = err_set(err, ERR_TOO_LARGE, "file larger than %u bytes",
+					     MAX_FILE);
+				break;
+			}
+			nb = realloc(b, cap);
+			if (!nb) {
+				rc = err_set(err, ERR_NOMEM, "out of memory reading the file");
+				break;
+			}
+			b = nb;
+		}
+		got = fread(b + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f))
+				rc = err_set(err, ERR_IO, "read error");
+			break;
+		}
+	}
+	fclose(f);
+	if (rc < 0) {
+		free(b);
+		return rc;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+/* One file through the pipeline; prints its line. */
+static int predict(model *m, const char *path, float *px, char *err)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	float logits[MODEL_CLASSES], probs[MODEL_CLASSES];
+	int rc, digit;
+
+	rc = slurp(path, &buf, &len, err);
+	if (rc < 0)
+		return rc;
+	rc = img_to_mnist(buf, len, NULL, px, err);
+	free(buf);
+	if (rc < 0)
+		return rc;
+	model_forward(m, px, 1, logits);
+	digit = model_softmax(logits, probs);
+	printf("%s %d %.4f\n", path, digit, probs[digit]);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: mnist-predict [--weights PATH] [--dump OUT.f32] FILE...\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *weights = "weights/model.safetensors", *dump = NULL;
+	char err[ERR_MAX];
+	model *m = NULL;
+	FILE *df = NULL;
+	float px[MODEL_PIXELS];
+	int i, status = 0;
+
+	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		} else if (strcmp(argv[i], "--weights") == 0 && i + 1 < argc) {
+			weights = argv[++i];
+		} else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc) {
+			dump = argv[++i];
+		} else {
+			usage();
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage();
+		return 2;
+	}
+	if (model_load(weights, 1, &m, err) < 0) {
+		fprintf(stderr, "mnist-predict: %s\n", err);
+		return 1;
+	}
+	if (dump && !(df = fopen(dump, "wb"))) {
+		fprintf(stderr, "mnist-predict: %s: %s\n", dump, strerror(errno));
+		model_free(m);
+		return 1;
+	}
+	for (; i < argc; i++) {
+		if (predict(m, argv[i], px, err) < 0) {
+			fprintf(stderr, "%s: %s\n", argv[i], err);
+			memset(px, 0, sizeof px);
+			status = 1;
+		}
+		if (df && fwrite(px, sizeof px, 1, df) != 1)
+			status = 1;
+	}
+	if (df && fclose(df) != 0)
+		status = 1;
+	fflush(stdout);
+	model_free(m);
+	return status;
+}
