@@ -466,6 +466,13 @@ int proto_parse_reply(const uint8_t *buf, size_t len, struct proto_reply *rep, c
 
 /* ---- packing ------------------------------------------------------------ */
 
+/* Length of a string in a fixed buffer that might lack its terminator. */
+static size_t bounded_len(const char *s, size_t max)
+{
+	const char *nul = memchr(s, '\0', max);
+	return nul ? (size_t)(nul - s) : max;
+}
+
 static int pack_key(msgpack_packer *pk, const char *key)
 {
 	return msgpack_pack_str_with_body(pk, key, strlen(key));
@@ -561,10 +568,10 @@ int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len)
 	if (!rep->ok) {
 		const char *code = rep->code[0] ? rep->code : "internal";
 		f |= pack_key(&pk, "code") |
-		     msgpack_pack_str_with_body(&pk, code, strnlen(code, sizeof rep->code));
+		     msgpack_pack_str_with_body(&pk, code, bounded_len(code, sizeof rep->code));
 		f |= pack_key(&pk, "error") |
 		     msgpack_pack_str_with_body(&pk, rep->error,
-						strnlen(rep->error, sizeof rep->error));
+						bounded_len(rep->error, sizeof rep->error));
 	} else if (rep->pong) {
 		f |= pack_key(&pk, "pong") | msgpack_pack_true(&pk);
 	} else {

@@ -473,8 +473,68 @@ static void test_bad_replies(void)
 	msgpack_sbuffer_destroy(&m.sb);
 }
 
+/* The byte-level examples of docs/protocol.md, checked so the doc stays true. */
+static int hex_equal(const uint8_t *buf, size_t len, const char *hex)
+{
+	size_t n = 0;
+	for (const char *p = hex; *p; p++) {
+		unsigned v;
+		if (*p == ' ' || *p == '\n')
+			continue;
+		if (sscanf(p, "%2x", &v) != 1 || n >= len || buf[n] != v)
+			return 0;
+		n++;
+		p++;
+	}
+	return n == len;
+}
+
+static void test_documented_bytes(void)
+{
+	static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+	struct proto_request q = {.image = sig, .image_len = 8};
+	struct proto_reply r = {.ok = true, .digit = 7, .confidence = 0.9823f};
+	uint8_t *buf;
+	size_t len;
+
+	CHECK(proto_pack_request(&q, &buf, &len) == 0 &&
+		  hex_equal(buf, len,
+			    "82 a1 76 01 a5 69 6d 61 67 65 c4 08 89 50 4e 47 "
+			    "0d 0a 1a 0a"),
+	      "request bytes as documented");
+	free(buf);
+	r.worker = 4242;
+	r.batch = 3;
+	r.infer_us = 1234;
+	CHECK(proto_pack_reply(&r, &buf, &len) == 0 &&
+		  hex_equal(buf, len,
+			    "87 a1 76 01 a2 6f 6b c3 a5 64 69 67 69 74 07 aa "
+			    "63 6f 6e 66 69 64 65 6e 63 65 ca 3f 7b 78 03 a6 "
+			    "77 6f 72 6b 65 72 cd 10 92 a5 62 61 74 63 68 03 "
+			    "a8 69 6e 66 65 72 5f 75 73 cd 04 d2"),
+	      "reply bytes as documented");
+	free(buf);
+	proto_reply_error(&r, ERR_UNSUPPORTED, "not a PNG or JPEG image");
+	r.worker = 4242;
+	CHECK(proto_pack_reply(&r, &buf, &len) == 0 &&
+		  hex_equal(buf, len,
+			    "85 a1 76 01 a2 6f 6b c2 a4 63 6f 64 65 b0 75 6e "
+			    "73 75 70 70 6f 72 74 65 64 5f 74 79 70 65 a5 65 "
+			    "72 72 6f 72 b7 6e 6f 74 20 61 20 50 4e 47 20 6f "
+			    "72 20 4a 50 45 47 20 69 6d 61 67 65 a6 77 6f 72 "
+			    "6b 65 72 cd 10 92"),
+	      "error reply bytes as documented");
+	free(buf);
+	struct proto_request ping = {.ping = true};
+	CHECK(proto_pack_request(&ping, &buf, &len) == 0 &&
+		  hex_equal(buf, len, "82 a1 76 01 a4 70 69 6e 67 c3"),
+	      "ping bytes as documented");
+	free(buf);
+}
+
 int main(void)
 {
+	test_documented_bytes();
 	test_request_round_trips();
 	test_reply_round_trips();
 	test_raw_bytes();
