@@ -133,6 +133,42 @@ check_eq "--max-batch 0 is a usage error" 2 $?
 "$C" --url "ipc://$d/nobody.sock" "$three" 2>/dev/null
 check_eq "client: no listener is a connection error" 2 $?
 
+# ---- sd_notify: READY, watchdog keep-alives from the compute loop, STOPPING --
+/usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); s.settimeout(0.5)
+end = time.time() + 30
+with open(sys.argv[2], "a") as log:
+    while time.time() < end:
+        try:
+            msg = s.recv(4096).decode()
+        except socket.timeout:
+            continue
+        log.write(msg + "\n"); log.flush()
+        if "STOPPING=1" in msg:
+            break
+' "$d/notify.sock" "$d/notify.log" &
+npid=$!
+on_exit "kill $npid 2>/dev/null"
+wait_for 10 test -S "$d/notify.sock"
+NOTIFY_SOCKET=$d/notify.sock WATCHDOG_USEC=200000 "$W" --connect "ipc://$d/n.sock" \
+    --weights "$WEIGHTS" 2>"$d/w5.log" &
+w5=$!
+on_exit "kill -9 $w5 2>/dev/null"
+check "sd_notify READY=1" wait_for 10 grep -q "READY=1" "$d/notify.log"
+check "sd_notify WATCHDOG=1 keep-alives" \
+    wait_for 10 sh -c "[ \$(grep -c WATCHDOG=1 '$d/notify.log') -ge 3 ]"
+kill -TERM $w5
+wait $w5
+check_eq "notified worker exits 0" 0 $?
+check "sd_notify STOPPING=1" wait_for 10 grep -q "STOPPING=1" "$d/notify.log"
+
+# ---- the C example of docs/protocol.md compiles -----------------------------
+awk '/^```c$/ { f = 1; next } /^```$/ { f = 0 } f' docs/protocol.md >"$d/example.c"
+check "docs/protocol.md C example compiles" \
+    cc -std=c17 -Wall -Wextra -Werror -o "$d/example" "$d/example.c" -lnng -lmsgpackc
+
 kill -TERM "$(cat "$d/w1.pid")" "$(cat "$d/w3.pid")"
 wait "$(cat "$d/w1.pid")"
 check_eq "worker 1 exits 0 on SIGTERM" 0 $?
