@@ -6,8 +6,9 @@
 # listener that goes away and comes back.
 . tests/lib.sh
 B=${B:-build}
-W=$B/mnist-worker
-C=$B/mnist-client
+BIN_DIR=${BIN_DIR:-$B} # BIN_DIR=build/asan runs the sanitizer builds
+W=$BIN_DIR/mnist-worker
+C=$BIN_DIR/mnist-client
 WEIGHTS=${MNIST_WEIGHTS:-weights/model.safetensors}
 
 [ -x "$W" ] && [ -x "$C" ] || { not_ok "binaries $W and $C are built"; exit 1; }
