@@ -61,8 +61,8 @@ static void bench_batch(model *m, const float *pix, int batch, int runs)
 /* Best sgemm GFLOP/s over a few square and model-like shapes. */
 static void bench_sgemm(void)
 {
-	static const int shapes[][3] = {{512, 512, 512},    {1024, 1024, 1024}, {2048, 2048, 512},
-					{1568, 384, 128},   {1568, 256, 128},   {1568, 128, 256}};
+	static const int shapes[][3] = {{512, 512, 512},  {1024, 1024, 1024}, {2048, 2048, 512},
+					{1568, 384, 128}, {1568, 256, 128},   {1568, 128, 256}};
 	double best = 0;
 	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
 		int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
@@ -81,8 +81,8 @@ static void bench_sgemm(void)
 		for (int r = 0; r < 7; r++) {
 			double t0 = now();
 			for (int i = 0; i < iters; i++)
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f,
-					    a, k, b, n, 0.0f, c, n);
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k,
+					    1.0f, a, k, b, n, 0.0f, c, n);
 			t[r] = (now() - t0) / iters;
 		}
 		double g = flop / median(t, 7) * 1e-9;
@@ -125,8 +125,8 @@ int main(int argc, char **argv)
 		kern_use(strcmp(isa, "avx512") == 0 ? KERN_AVX512
 			 : strcmp(isa, "avx2") == 0 ? KERN_AVX2
 						    : KERN_GENERIC);
-	printf("engine: %s kernels, weights %s, median of %lu runs\n",
-	       kern_isa_name(kern_init()), weights, runs);
+	printf("engine: %s kernels, weights %s, median of %lu runs\n", kern_isa_name(kern_init()),
+	       weights, runs);
 	static float pix[32 * MODEL_PIXELS];
 	for (size_t i = 0; i < sizeof pix / sizeof pix[0]; i++)
 		pix[i] = (float)((i * 2654435761u) % 1000) / 1000.0f;

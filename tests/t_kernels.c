@@ -76,6 +76,40 @@ static void ref_pool(const double *in, int h, int w, int c, double *out)
 			}
 }
 
+/* The fused conv+pool reads a zero-padded input and writes the interior of
+ * an output with a border (out_pad 1) that must stay untouched. */
+static void test_fused(const float *in, int h, int w, int cin, const float *wp, const float *b,
+		       int cout, const double *refp, float *fused, const char *isa)
+{
+	int oh = h / 2 + 2, ow = w / 2 + 2;
+	size_t np = (size_t)(h / 2) * (w / 2) * cout;
+	float *pad = calloc((size_t)(h + 2) * (w + 2) * cin, sizeof *pad);
+	float *po = calloc((size_t)oh * ow * cout, sizeof *po);
+	for (int y = 0; y < h; y++)
+		memcpy(pad + ((size_t)(y + 1) * (w + 2) + 1) * cin, in + (size_t)y * w * cin,
+		       (size_t)w * cin * sizeof *in);
+	for (size_t i = 0; i < (size_t)oh * ow * cout; i++)
+		po[i] = 7.0f;
+	kern_conv3x3_relu_pool(pad, h, w, cin, wp, b, cout, po, 1);
+	int border = 1;
+	for (int y = 0; y < oh; y++)
+		for (int x = 0; x < ow; x++) {
+			float *px = po + ((size_t)y * ow + x) * cout;
+			if (y == 0 || x == 0 || y == oh - 1 || x == ow - 1)
+				for (int c = 0; c < cout; c++)
+					border &= px[c] == 7.0f;
+			else
+				memcpy(fused + ((size_t)(y - 1) * (w / 2) + x - 1) * cout, px,
+				       (size_t)cout * sizeof *px);
+		}
+	CHECK(max_err(fused, refp, np) < TOL && border, "%s conv3x3_relu_pool %dx%dx%d -> %d", isa,
+	      h, w, cin, cout);
+	kern_conv3x3_relu_pool(pad, h, w, cin, wp, b, cout, fused, 0);
+	CHECK(max_err(fused, refp, np) < TOL, "%s conv3x3_relu_pool out_pad 0 %dx%dx%d -> %d", isa,
+	      h, w, cin, cout);
+	free(pad), free(po);
+}
+
 static void test_conv(int h, int w, int cin, int cout, const char *isa)
 {
 	size_t ni = (size_t)h * w * cin, no = (size_t)h * w * cout, nw = (size_t)cout * cin * 9;
@@ -90,11 +124,8 @@ static void test_conv(int h, int w, int cin, int cout, const char *isa)
 	size_t np = (size_t)(h / 2) * (w / 2) * cout;
 	kern_maxpool2x2(out, h, w, cout, pooled);
 	CHECK(max_err(pooled, refp, np) < TOL, "%s maxpool2x2 %dx%dx%d", isa, h, w, cout);
-	if (h % 2 == 0 && w % 2 == 0) {
-		kern_conv3x3_relu_pool(in, h, w, cin, wp, b, cout, fused);
-		CHECK(max_err(fused, refp, np) < TOL, "%s conv3x3_relu_pool %dx%dx%d -> %d", isa, h,
-		      w, cin, cout);
-	}
+	if (h % 2 == 0 && w % 2 == 0)
+		test_fused(in, h, w, cin, wp, b, cout, refp, fused, isa);
 	free(in), free(wt), free(b), free(wp), free(out), free(pooled), free(fused);
 	free(ref), free(refp);
 }
@@ -157,7 +188,8 @@ static void ref_softmax(double *s, int n)
 static void test_attention(int t, int d, int heads, float amp, const char *isa)
 {
 	size_t n = (size_t)t * 3 * d;
-	float *qkv = rand_buf(n), *scores = rand_buf((size_t)t * t), *out = rand_buf((size_t)t * d);
+	float *qkv = rand_buf(n), *scores = rand_buf(kern_attention_scratch(t, d, heads));
+	float *out = rand_buf((size_t)t * d);
 	double *ref = calloc((size_t)t * d, sizeof *ref), *s = calloc(t, sizeof *s);
 	int dh = d / heads;
 	for (size_t i = 0; i < n; i++)
@@ -216,7 +248,8 @@ static void run_all(const char *isa)
 {
 	static const int convs[][4] = {{5, 7, 3, 5},	{28, 28, 1, 32}, {14, 14, 32, 64},
 				       {6, 4, 17, 33},	{4, 6, 5, 70},	 {2, 2, 1, 1},
-				       {8, 10, 32, 64}, {1, 1, 2, 16}};
+				       {8, 10, 32, 64}, {1, 1, 2, 16},	 {4, 16, 3, 32},
+				       {10, 26, 2, 96}, {2, 4, 1, 16}};
 	for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++)
 		test_conv(convs[i][0], convs[i][1], convs[i][2], convs[i][3], isa);
 	static const int lins[][3] = {{1, 1, 1},       {3, 5, 7},      {49, 64, 128},
@@ -233,6 +266,14 @@ static void run_all(const char *isa)
 	test_attention(1, 8, 2, 1.0f, isa);
 	test_attention(17, 24, 1, 2.0f, isa);
 	test_attention(64, 96, 2, 1.0f, isa);
+	test_attention(65, 64, 2, 1.0f, isa);
+	test_attention(16, 64, 1, 1.0f, isa);
+	test_attention(33, 256, 4, 1.0f, isa);
+	test_attention(8, 128, 8, 1.0f, isa);
+	test_attention(65, 64, 2, 1.0f, isa);
+	test_attention(16, 64, 1, 1.0f, isa);
+	test_attention(33, 256, 4, 1.0f, isa);
+	test_attention(8, 128, 8, 1.0f, isa);
 	test_small(isa);
 }
 

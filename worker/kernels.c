@@ -86,8 +86,8 @@ static void conv_pixel(const float *in, int h, int w, int cin, const float *wp, 
 	}
 }
 
-void kern_generic_conv3x3_relu(const float *in, int h, int w, int cin, const float *wp,
-			       const float *bias, int cout, float *out)
+static void generic_conv3x3_relu(const float *in, int h, int w, int cin, const float *wp,
+				 const float *bias, int cout, float *out)
 {
 	for (int y = 0; y < h; y++)
 		for (int x = 0; x < w; x++) {
@@ -101,7 +101,7 @@ void kern_generic_conv3x3_relu(const float *in, int h, int w, int cin, const flo
 void kern_conv3x3_relu(const float *in, int h, int w, int cin, const float *wp, const float *bias,
 		       int cout, float *out)
 {
-	kern_generic_conv3x3_relu(in, h, w, cin, wp, bias, cout, out);
+	generic_conv3x3_relu(in, h, w, cin, wp, bias, cout, out);
 }
 
 void kern_maxpool2x2(const float *in, int h, int w, int c, float *out)
@@ -120,36 +120,45 @@ void kern_maxpool2x2(const float *in, int h, int w, int c, float *out)
 		}
 }
 
-void kern_generic_conv3x3_relu_pool(const float *in, int h, int w, int cin, const float *wp,
-				    const float *bias, int cout, float *out)
+static void generic_conv_pool(const float *in, int h, int w, int cin, const float *wp,
+			      const float *bias, int cout, float *out, int out_pad)
 {
 	enum { CHUNK = 64 };
 	float acc[CHUNK];
-	int oh = h / 2, ow = w / 2;
+	int oh = h / 2, ow = w / 2, orow = ow + 2 * out_pad;
 	for (int y = 0; y < oh; y++)
-		for (int x = 0; x < ow; x++)
+		for (int x = 0; x < ow; x++) {
+			float *o = out + ((size_t)(y + out_pad) * orow + x + out_pad) * cout;
 			for (int c0 = 0; c0 < cout; c0 += CHUNK) {
 				int c1 = c0 + CHUNK < cout ? c0 + CHUNK : cout;
-				float *o = out + ((size_t)y * ow + x) * cout;
 				for (int q = 0; q < 4; q++) {
-					conv_pixel(in, h, w, cin, wp, bias, cout, c0, c1,
-						   2 * y + q / 2, 2 * x + q % 2, acc);
+					/* padded pixel (2y+q/2+1, 2x+q%2+1) is output (2y+q/2,
+					 * 2x+q%2) */
+					conv_pixel(in, h + 2, w + 2, cin, wp, bias, cout, c0, c1,
+						   2 * y + q / 2 + 1, 2 * x + q % 2 + 1, acc);
 					for (int co = c0; co < c1; co++) {
 						float v = acc[co - c0] > 0.0f ? acc[co - c0] : 0.0f;
 						o[co] = (q == 0 || v > o[co]) ? v : o[co];
 					}
 				}
 			}
+		}
 }
 
 void kern_conv3x3_relu_pool(const float *in, int h, int w, int cin, const float *wp,
-			    const float *bias, int cout, float *out)
+			    const float *bias, int cout, float *out, int out_pad)
 {
-	kern_generic_conv3x3_relu_pool(in, h, w, cin, wp, bias, cout, out);
+	int simd_ok = h % 2 == 0 && w % 2 == 0;
+	if (active == KERN_AVX512 && simd_ok && cout % 32 == 0)
+		kern_avx512_conv3x3_relu_pool_padded(in, h, w, cin, wp, bias, cout, out, out_pad);
+	else if (active >= KERN_AVX2 && simd_ok && cout % 16 == 0)
+		kern_avx2_conv3x3_relu_pool_padded(in, h, w, cin, wp, bias, cout, out, out_pad);
+	else
+		generic_conv_pool(in, h, w, cin, wp, bias, cout, out, out_pad);
 }
 
-void kern_linear(const float *x, int m, int k, const float *wt, const float *b, int n, int relu,
-		 float *y)
+static void blas_linear(const float *x, int m, int k, const float *wt, const float *b, int n,
+			int relu, float *y)
 {
 	float beta = 0.0f;
 	if (b) {
@@ -164,8 +173,19 @@ void kern_linear(const float *x, int m, int k, const float *wt, const float *b, 
 			y[i] = y[i] > 0.0f ? y[i] : 0.0f;
 }
 
-void kern_add_layernorm(float *x, const float *r, int m, int n, const float *g, const float *b,
-			float eps)
+void kern_linear(const float *x, int m, int k, const float *wt, const float *b, int n, int relu,
+		 float *y)
+{
+	if (active == KERN_AVX512 && n % 16 == 0)
+		kern_avx512_linear(x, m, k, wt, b, n, relu, y);
+	else if (active >= KERN_AVX2 && n % 8 == 0)
+		kern_avx2_linear(x, m, k, wt, b, n, relu, y);
+	else
+		blas_linear(x, m, k, wt, b, n, relu, y);
+}
+
+static void generic_add_layernorm(float *x, const float *r, int m, int n, const float *g,
+				  const float *b, float eps)
 {
 	for (int i = 0; i < m; i++) {
 		float *row = x + (size_t)i * n;
@@ -185,6 +205,17 @@ void kern_add_layernorm(float *x, const float *r, int m, int n, const float *g, 
 	}
 }
 
+void kern_add_layernorm(float *x, const float *r, int m, int n, const float *g, const float *b,
+			float eps)
+{
+	if (active == KERN_AVX512 && n % 16 == 0)
+		kern_avx512_add_layernorm(x, r, m, n, g, b, eps);
+	else if (active >= KERN_AVX2 && n % 8 == 0)
+		kern_avx2_add_layernorm(x, r, m, n, g, b, eps);
+	else
+		generic_add_layernorm(x, r, m, n, g, b, eps);
+}
+
 void kern_softmax(float *x, int n)
 {
 	float mx = x[0], sum = 0.0f;
@@ -199,7 +230,7 @@ void kern_softmax(float *x, int n)
 		x[i] *= inv;
 }
 
-void kern_attention(const float *qkv, int t, int d, int heads, float *scores, float *out)
+static void generic_attention(const float *qkv, int t, int d, int heads, float *scores, float *out)
 {
 	int dh = d / heads, ld = 3 * d;
 	float scale = 1.0f / sqrtf((float)dh);
@@ -222,6 +253,24 @@ void kern_attention(const float *qkv, int t, int d, int heads, float *scores, fl
 					o[e] += s[j] * v[(size_t)j * ld + e];
 		}
 	}
+}
+
+size_t kern_attention_scratch(int t, int d, int heads)
+{
+	size_t tp = ((size_t)t + 15) / 16 * 16, dh = (size_t)(d / heads);
+	size_t simd = dh * tp + (size_t)t * tp, generic = (size_t)t * t;
+	return simd > generic ? simd : generic;
+}
+
+void kern_attention(const float *qkv, int t, int d, int heads, float *scratch, float *out)
+{
+	int dh = d / heads;
+	if (active == KERN_AVX512 && t <= ATT_TMAX && dh % 16 == 0 && dh <= 64)
+		kern_avx512_attention(qkv, t, d, heads, scratch, out);
+	else if (active >= KERN_AVX2 && t <= ATT_TMAX && dh % 8 == 0 && dh <= 32)
+		kern_avx2_attention(qkv, t, d, heads, scratch, out);
+	else
+		generic_attention(qkv, t, d, heads, scratch, out);
 }
 
 void kern_meanpool(const float *x, int t, int d, float *out)

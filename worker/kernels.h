@@ -16,6 +16,8 @@
 #ifndef MNIST_KERNELS_H
 #define MNIST_KERNELS_H
 
+#include <stddef.h>
+
 enum kern_isa { KERN_GENERIC = 0, KERN_AVX2 = 1, KERN_AVX512 = 2 };
 
 /* Select the best variant for this CPU; returns it. Idempotent. */
@@ -39,10 +41,14 @@ void kern_conv3x3_relu(const float *in, int h, int w, int cin, const float *wp, 
  * in: h x w x c, out: (h/2) x (w/2) x c. */
 void kern_maxpool2x2(const float *in, int h, int w, int c, float *out);
 
-/* Fused conv3x3 + bias + ReLU + 2x2 max-pool: out is (h/2) x (w/2) x cout,
- * equal to kern_maxpool2x2(kern_conv3x3_relu(in)). h and w must be even. */
+/* Fused conv3x3 + bias + ReLU + 2x2 max-pool, the model's hot path, on a
+ * zero-padded input: in is (h + 2) x (w + 2) x cin with a zero border, h and
+ * w even. The (h/2) x (w/2) x cout result goes into the interior of out,
+ * which has a border of out_pad pixels on every side (left untouched, so a
+ * zeroed out is the next conv's padded input). Equal to
+ * kern_maxpool2x2(kern_conv3x3_relu(in interior)). */
 void kern_conv3x3_relu_pool(const float *in, int h, int w, int cin, const float *wp,
-			    const float *bias, int cout, float *out);
+			    const float *bias, int cout, float *out, int out_pad);
 
 /* y (m x n) = x (m x k) * wt (k x n) + b (n, or NULL), then ReLU if relu. */
 void kern_linear(const float *x, int m, int k, const float *wt, const float *b, int n, int relu,
@@ -56,8 +62,10 @@ void kern_add_layernorm(float *x, const float *r, int m, int n, const float *g, 
 /* Multi-head self-attention core for one sequence. qkv is t x 3d with each
  * row [q | k | v] (the in_proj output); head h uses columns h*dh..(h+1)*dh
  * of each part, dh = d / heads. out (t x d) = concat over heads of
- * softmax(q k^T / sqrt(dh)) v. scores is scratch of t * t floats. */
-void kern_attention(const float *qkv, int t, int d, int heads, float *scores, float *out);
+ * softmax(q k^T / sqrt(dh)) v. scratch holds kern_attention_scratch()
+ * floats. */
+void kern_attention(const float *qkv, int t, int d, int heads, float *scratch, float *out);
+size_t kern_attention_scratch(int t, int d, int heads);
 
 /* In-place softmax of n values (max-subtracted). */
 void kern_softmax(float *x, int n);

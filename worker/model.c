@@ -44,7 +44,9 @@ struct model {
 	struct linear proj, fc1, fc2;
 	struct layer layers[LAYERS];
 	/* scratch */
-	float *img, *pool1, *tok, *x, *qkv, *att, *tmp, *hid, *scores, *pooled, *h1;
+	float *img;   /* 30 x 30 normalised image, zero border (conv1's padding) */
+	float *pool1; /* 16 x 16 x C1, zero border (conv2's padding) */
+	float *tok, *x, *qkv, *att, *tmp, *hid, *scores, *pooled, *h1;
 };
 
 /* Slice n floats off m->mem, rounded up to 16 floats (64 bytes). Running out
@@ -67,8 +69,9 @@ static size_t floats_needed(size_t b)
 	size_t params = 9 * C1 + C1 + 9 * C1 * C2 + C2 + C2 * D + D + TOK * D + HID * D + HID +
 			MODEL_CLASSES * HID + MODEL_CLASSES +
 			LAYERS * (3 * D * D + 3 * D + D * D + D + 2 * D * FF + FF + D + 4 * D);
-	size_t scratch = IMG * IMG + 14 * 14 * C1 + b * TOK * (C2 + D + 3 * D + D + D + FF) +
-			 TOK * TOK + b * (D + HID);
+	size_t scratch = (IMG + 2) * (IMG + 2) + 16 * 16 * C1 +
+			 b * TOK * (C2 + D + 3 * D + D + D + FF) +
+			 kern_attention_scratch(TOK, D, HEADS) + b * (D + HID);
 	/* Slack for rounding every slice; a multiple of 16 for aligned_alloc. */
 	return (params + scratch + 64 * 16 + 15) & ~(size_t)15;
 }
@@ -178,15 +181,15 @@ static int load_params(model *m, const sft *f, float *tmp, char *err)
 static void alloc_scratch(model *m)
 {
 	size_t b = (size_t)m->max_batch;
-	m->img = take(m, IMG * IMG);
-	m->pool1 = take(m, 14 * 14 * C1);
+	m->img = take(m, (IMG + 2) * (IMG + 2));
+	m->pool1 = take(m, 16 * 16 * C1);
 	m->tok = take(m, b * TOK * C2);
 	m->x = take(m, b * TOK * D);
 	m->qkv = take(m, b * TOK * 3 * D);
 	m->att = take(m, b * TOK * D);
 	m->tmp = take(m, b * TOK * D);
 	m->hid = take(m, b * TOK * FF);
-	m->scores = take(m, TOK * TOK);
+	m->scores = take(m, kern_attention_scratch(TOK, D, HEADS));
 	m->pooled = take(m, b * D);
 	m->h1 = take(m, b * HID);
 }
@@ -250,10 +253,13 @@ int model_max_batch(const model *m)
 /* conv1, relu, pool, conv2, relu, pool: one image into its 49 x 64 tokens. */
 static void cnn(model *m, const float *pixels, float *tok)
 {
-	for (int i = 0; i < IMG * IMG; i++)
-		m->img[i] = (pixels[i] - PIX_MEAN) / PIX_STD;
-	kern_conv3x3_relu_pool(m->img, IMG, IMG, 1, m->conv1_w, m->conv1_b, C1, m->pool1);
-	kern_conv3x3_relu_pool(m->pool1, 14, 14, C1, m->conv2_w, m->conv2_b, C2, tok);
+	/* Only interiors are ever written: the borders stay as model_load zeroed them. */
+	for (int y = 0; y < IMG; y++)
+		for (int x = 0; x < IMG; x++)
+			m->img[(y + 1) * (IMG + 2) + x + 1] =
+			    (pixels[y * IMG + x] - PIX_MEAN) / PIX_STD;
+	kern_conv3x3_relu_pool(m->img, IMG, IMG, 1, m->conv1_w, m->conv1_b, C1, m->pool1, 1);
+	kern_conv3x3_relu_pool(m->pool1, 14, 14, C1, m->conv2_w, m->conv2_b, C2, tok, 0);
 }
 
 static void linear(const struct linear *l, const float *x, int rows, int relu, float *y)

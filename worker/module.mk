@@ -1,7 +1,12 @@
 # worker/ build fragment, included by the top Makefile.
 # ENGINE_OBJS: the inference engine (worker/model.h, worker/kernels.h and the
 # safetensors reader); link with $(ENGINE_LIBS).
-ENGINE_OBJS := $(B)/obj/worker/model.o $(B)/obj/worker/kernels.o $(SFT_OBJS)
+ENGINE_OBJS := $(B)/obj/worker/model.o $(B)/obj/worker/kernels.o \
+               $(B)/obj/worker/kernels_avx2.o $(B)/obj/worker/kernels_avx512.o $(SFT_OBJS)
+# Only these two files get ISA flags; kernels.c calls them after checking
+# the CPU, so the binaries run on any x86-64.
+$(B)/obj/worker/kernels_avx2.o: CFLAGS += -mavx2 -mfma
+$(B)/obj/worker/kernels_avx512.o: CFLAGS += -mavx512f -mavx2 -mfma
 ENGINE_LIBS := $(LIB_blas) $(LIB_jansson)
 CFLAGS      += $(filter -I%,$(LIB_blas))
 
