@@ -248,9 +248,10 @@ static void run_batch(server *s, int n)
 	uint32_t infer_us = dt > UINT32_MAX ? UINT32_MAX : (uint32_t)(dt ? dt : 1);
 	for (int i = 0; i < n; i++) {
 		struct job *j = &s->jobs[i];
-		if (j->row >= 0)
+		if (j->row >= 0) {
 			finish_prediction(s, j, rows);
-		j->reply.infer_us = infer_us;
+			j->reply.infer_us = infer_us;
+		}
 		send_reply(s, j);
 	}
 	pthread_mutex_lock(&s->mu);
