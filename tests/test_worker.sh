@@ -49,6 +49,11 @@ check "JPEG predicted" grep -q "photo_label_3.jpg 3 " "$d/pred.out"
 check "line format FILE DIGIT CONFIDENCE" \
     awk 'NF != 3 || $2 !~ /^[0-9]$/ || $3 !~ /^[01][.][0-9][0-9][0-9][0-9]$/ { exit 1 }' "$d/pred.out"
 
+if [ -x "$B/mnist-predict" ]; then
+    "$B/mnist-predict" --weights "$WEIGHTS" $pngs "$fx/photo_label_3.jpg" >"$d/offline.out" 2>&1
+    check "worker answers exactly as mnist-predict" cmp -s "$d/offline.out" "$d/pred.out"
+fi
+
 out=$("$C" --listen --url "$url" --probs "$three")
 check "--probs prints ten probabilities" [ "$(echo "$out" | awk '{ print NF }')" -eq 13 ]
 
