@@ -221,6 +221,12 @@ static void test_raw_bytes(void)
 	static const uint8_t img[] = {1, 2, 3, 4, 5};
 
 	CHECK(parse_raw(NULL, 0, err) == ERR_BAD_REQUEST && strstr(err, "empty"), "empty message");
+	struct proto_request nreq;
+	struct proto_reply nrep;
+	CHECK(proto_parse_request((const uint8_t *)"\x81\xa1v\x02", 4, &nreq, NULL) ==
+		      ERR_BAD_REQUEST &&
+		  proto_parse_reply((const uint8_t *)"\xc1", 1, &nrep, NULL) == ERR_BAD_REQUEST,
+	      "a NULL error buffer is allowed");
 	CHECK(parse_raw((const uint8_t *)"\xc1", 1, err) == ERR_BAD_REQUEST &&
 		  strstr(err, "invalid byte"),
 	      "never-used byte 0xc1");
