@@ -35,7 +35,8 @@ struct slot {
 
 struct ping {
 	nng_ctx ctx;
-	nng_aio *aio;
+	nng_aio *aio;	/* send and receive */
+	nng_aio *timer; /* sleeps between pings */
 	enum { PING_SLEEP, PING_SEND, PING_RECV } stage;
 };
 
@@ -188,59 +189,63 @@ int backend_call(struct backend *b, const uint8_t *msg, size_t len, backend_done
 	return 0;
 }
 
-/* nng thread: the ping loop, sleep -> send -> recv -> sleep. */
+/* nng thread: the ping loop, timer -> send -> recv -> timer. The timer has
+ * an aio of its own: nng 1.5 keeps a sleep's "expiry is success" flag on
+ * the aio, so a later receive timeout on the same aio would look like a
+ * success without a message. */
+static void ping_again(struct backend *b)
+{
+	b->ping.stage = PING_SLEEP;
+	nng_sleep_aio(backend_healthy(b) ? PING_HEALTHY_MS : PING_UNKNOWN_MS, b->ping.timer);
+}
+
+static void ping_timer_cb(void *arg)
+{
+	struct backend *b = arg;
+	struct proto_request req = {.ping = true};
+	uint8_t *buf = NULL;
+	size_t len;
+	nng_msg *m;
+
+	if (atomic_load(&b->closing) || nng_aio_result(b->ping.timer) == NNG_ECANCELED)
+		return;
+	if (backend_workers(b) <= 0 || proto_pack_request(&req, &buf, &len) != 0 ||
+	    nng_msg_alloc(&m, len) != 0) {
+		free(buf);
+		ping_again(b);
+		return;
+	}
+	memcpy(nng_msg_body(m), buf, len);
+	free(buf);
+	b->ping.stage = PING_SEND;
+	nng_aio_set_msg(b->ping.aio, m);
+	nng_aio_set_timeout(b->ping.aio, PING_TIMEOUT_MS);
+	nng_ctx_send(b->ping.ctx, b->ping.aio);
+}
+
 static void ping_cb(void *arg)
 {
 	struct backend *b = arg;
 	struct ping *p = &b->ping;
 	int rv = nng_aio_result(p->aio);
+	nng_msg *m = rv == 0 || p->stage == PING_SEND ? nng_aio_get_msg(p->aio) : NULL;
 
-	if (atomic_load(&b->closing) || rv == NNG_ECLOSED)
+	if (p->stage == PING_SEND && rv == 0 && !atomic_load(&b->closing)) {
+		p->stage = PING_RECV;
+		nng_ctx_recv(p->ctx, p->aio);
 		return;
-	switch (p->stage) {
-	case PING_SLEEP:
-		if (backend_workers(b) > 0) {
-			struct proto_request req = {.ping = true};
-			uint8_t *buf;
-			size_t len;
-			nng_msg *m;
-			if (proto_pack_request(&req, &buf, &len) == 0) {
-				if (nng_msg_alloc(&m, len) == 0) {
-					memcpy(nng_msg_body(m), buf, len);
-					free(buf);
-					p->stage = PING_SEND;
-					nng_aio_set_msg(p->aio, m);
-					nng_aio_set_timeout(p->aio, PING_TIMEOUT_MS);
-					nng_ctx_send(p->ctx, p->aio);
-					return;
-				}
-				free(buf);
-			}
-		}
-		break;
-	case PING_SEND:
-		if (rv == 0) {
-			p->stage = PING_RECV;
-			nng_aio_set_timeout(p->aio, PING_TIMEOUT_MS);
-			nng_ctx_recv(p->ctx, p->aio);
-			return;
-		}
-		nng_msg_free(nng_aio_get_msg(p->aio));
-		nng_aio_set_msg(p->aio, NULL);
-		break;
-	case PING_RECV:
-		if (rv == 0) {
-			nng_msg *m = nng_aio_get_msg(p->aio);
-			struct proto_reply rep;
-			if (proto_parse_reply(nng_msg_body(m), nng_msg_len(m), &rep, NULL) == 0 &&
-			    rep.ok && rep.pong)
-				backend_mark_ok(b);
-			nng_msg_free(m);
-		}
-		break;
 	}
-	p->stage = PING_SLEEP;
-	nng_sleep_aio(backend_healthy(b) ? PING_HEALTHY_MS : PING_UNKNOWN_MS, p->aio);
+	if (m) {
+		struct proto_reply rep;
+		if (p->stage == PING_RECV &&
+		    proto_parse_reply(nng_msg_body(m), nng_msg_len(m), &rep, NULL) == 0 && rep.ok &&
+		    rep.pong)
+			backend_mark_ok(b);
+		nng_msg_free(m);
+		nng_aio_set_msg(p->aio, NULL);
+	}
+	if (!atomic_load(&b->closing))
+		ping_again(b);
 }
 
 int backend_open(const struct backend_opts *opts, h2o_loop_t *loop, struct backend **out, char *err)
@@ -267,7 +272,8 @@ int backend_open(const struct backend_opts *opts, h2o_loop_t *loop, struct backe
 		goto fail_sock;
 	}
 	if ((rv = nng_ctx_open(&b->ping.ctx, b->sock)) != 0 ||
-	    (rv = nng_aio_alloc(&b->ping.aio, ping_cb, b)) != 0) {
+	    (rv = nng_aio_alloc(&b->ping.aio, ping_cb, b)) != 0 ||
+	    (rv = nng_aio_alloc(&b->ping.timer, ping_timer_cb, b)) != 0) {
 		rc = err_set(err, ERR_INTERNAL, "nng ping context: %s", nng_strerror(rv));
 		goto fail_sock;
 	}
@@ -275,12 +281,14 @@ int backend_open(const struct backend_opts *opts, h2o_loop_t *loop, struct backe
 	b->queue = h2o_multithread_create_queue(loop);
 	h2o_multithread_register_receiver(b->queue, &b->receiver, on_messages);
 	b->ping.stage = PING_SLEEP;
-	nng_sleep_aio(0, b->ping.aio);
+	nng_sleep_aio(0, b->ping.timer);
 	*out = b;
 	return 0;
 fail_sock:
 	if (b->ping.aio)
 		nng_aio_free(b->ping.aio);
+	if (b->ping.timer)
+		nng_aio_free(b->ping.timer);
 	nng_close(b->sock);
 	free(b);
 	return rc;
@@ -323,6 +331,7 @@ void backend_close(struct backend *b)
 	if (!b)
 		return;
 	atomic_store(&b->closing, true);
+	nng_aio_stop(b->ping.timer);
 	nng_aio_stop(b->ping.aio);
 	nng_close(b->sock);
 	for (size_t i = 0; i < b->nslots; i++)
@@ -340,5 +349,6 @@ void backend_close(struct backend *b)
 	}
 	free(b->slots);
 	nng_aio_free(b->ping.aio);
+	nng_aio_free(b->ping.timer);
 	free(b);
 }
