@@ -50,8 +50,13 @@ check "line format FILE DIGIT CONFIDENCE" \
     awk 'NF != 3 || $2 !~ /^[0-9]$/ || $3 !~ /^[01][.][0-9][0-9][0-9][0-9]$/ { exit 1 }' "$d/pred.out"
 
 if [ -x "$B/mnist-predict" ]; then
+    # Same digits; confidences equal up to float rounding (the engine may
+    # take another kernel path for another batch size).
     "$B/mnist-predict" --weights "$WEIGHTS" $pngs "$fx/photo_label_3.jpg" >"$d/offline.out" 2>&1
-    check "worker answers exactly as mnist-predict" cmp -s "$d/offline.out" "$d/pred.out"
+    check "worker answers as mnist-predict does" awk '
+        NR == FNR { digit[$1] = $2; conf[$1] = $3; next }
+        !($1 in digit) || digit[$1] != $2 || conf[$1] - $3 > 0.001 || $3 - conf[$1] > 0.001 { bad = 1 }
+        END { exit bad || FNR != NR - FNR }' "$d/offline.out" "$d/pred.out"
 fi
 
 out=$("$C" --listen --url "$url" --probs "$three")
@@ -124,6 +129,12 @@ check "--rundir dials <rundir>/workers.sock ($out)" has "$out" "^pong"
 kill -INT "$(cat "$d/w4.pid")"
 wait "$(cat "$d/w4.pid")"
 check_eq "SIGINT: idle worker exits 0" 0 $?
+
+# ---- tcp:// works the same (workers on other hosts) -------------------------
+port=$(free_port)
+start_worker w6 "tcp://127.0.0.1:$port"
+out=$("$C" --listen --url "tcp://127.0.0.1:$port" --timeout-ms 5000 "$three" 2>&1)
+check "tcp:// worker predicts ($out)" has "$out" " 3 "
 
 # ---- fail fast --------------------------------------------------------------
 timeout 20 "$W" --connect "$url" --weights "$d/missing.safetensors" 2>"$d/miss.err"
