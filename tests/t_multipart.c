@@ -35,8 +35,8 @@ static void test_boundary(void)
 	    "multipart/form-data; boundary=a; boundary=b",
 	    "multipart/form-data; boundary=abc;;",
 	    "multipart/form-data; boundary=a<b",
-	    "multipart/form-data; boundary="
-	    "12345678901234567890123456789012345678901234567890123456789012345678901",
+	    ("multipart/form-data; boundary="
+	     "12345678901234567890123456789012345678901234567890123456789012345678901"),
 	};
 
 	CHECK(mp_boundary(ok1, strlen(ok1), &b, err) == 0 && sv_eq(b, "abc123"), "token boundary");
@@ -111,8 +111,8 @@ static void test_bad(void)
 	    "--b\r\nContent-Disposition: form-data;\r\n name=file\r\n\r\nx\r\n--b--",
 	    "--b\r\nContent-Disposition: form-data; name=file\r\nBad Header\r\n\r\nx\r\n--b--",
 	    "--b\r\nContent-Disposition: form-data; name=a; name=b\r\n\r\nx\r\n--b--",
-	    "--b\r\nContent-Disposition: form-data; name=file\r\n"
-	    "Content-Disposition: form-data; name=file\r\n\r\nx\r\n--b--",
+	    ("--b\r\nContent-Disposition: form-data; name=file\r\n"
+	     "Content-Disposition: form-data; name=file\r\n\r\nx\r\n--b--"),
 	    "--b\r\nContent-Disposition: form-data; name=file\r\nA: \x01\r\n\r\nx\r\n--b--",
 	    "--b\r\nContent-Disposition: form-data; name=file\r\n\r\nx\r\n--bX\r\n--b--",
 	    "--bjunk\r\n",

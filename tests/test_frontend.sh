@@ -6,7 +6,7 @@
 # worker (504), 64 keep-alive clients with wrk, and a clean SIGTERM.
 . tests/lib.sh
 B=${B:-build}
-FE=$B/mnist-frontend
+FE=${MNIST_FRONTEND:-$B/mnist-frontend}
 WK=$B/mnist-worker
 CL=$B/mnist-client
 W=weights/model.safetensors
