@@ -22,6 +22,7 @@ if make -s --no-print-directory install B="$B" DESTDIR="$root" PREFIX="$prefix" 
     ok "make install DESTDIR=... PREFIX=$prefix"
 else
     not_ok "make install: $(tail -5 "$tmp/install.log")"
+    exit 1
 fi
 for f in bin/mnist-frontend bin/mnist-worker share/mnist/model.safetensors \
     share/mnist/www/openapi.json share/mnist/www/docs/index.html \
@@ -61,7 +62,9 @@ fe=$units/mnist-frontend.service
 wk=$units/mnist-worker@.service
 for k in Type=notify WatchdogSec= NotifyAccess=main; do
     check "frontend has $k" grep -q "^$k" "$fe"
+    check "worker has $k" grep -q "^$k" "$units/mnist-worker@.service"
 done
+check "worker has no network but its Unix socket" grep -q '^PrivateNetwork=yes' "$units/mnist-worker@.service"
 for u in "$fe" "$wk"; do
     unit=$(basename "$u")
     for k in User=mnist Group=mnist RuntimeDirectory=mnist RuntimeDirectoryMode=0750 \
@@ -88,17 +91,25 @@ if [ ! -x "$fe_bin" ] || [ ! -x "$B/mnist-worker" ]; then
 fi
 sock=$tmp/notify.sock
 /usr/bin/python3 - "$sock" "$tmp/notify.log" <<'PY' &
-import socket, sys, time
+# Logs "PID message" per datagram; the sender's pid comes from SCM_CREDENTIALS
+# as systemd gets it, so the frontend's messages can be told from a worker's.
+import socket, struct, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
 s.bind(sys.argv[1])
 s.settimeout(0.5)
 end = time.time() + 60
 with open(sys.argv[2], "a", buffering=1) as log:
     while time.time() < end:
         try:
-            log.write(s.recv(4096).decode(errors="replace").replace("\n", " ") + "\n")
+            msg, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(12))
         except socket.timeout:
-            pass
+            continue
+        pid = 0
+        for lvl, typ, data in anc:
+            if lvl == socket.SOL_SOCKET and typ == socket.SCM_CREDENTIALS:
+                pid = struct.unpack("iII", data[:12])[0]
+        log.write("%d %s\n" % (pid, msg.decode(errors="replace").replace("\n", " ")))
 PY
 listener=$!
 on_exit "kill $listener"
@@ -110,11 +121,25 @@ NOTIFY_SOCKET=$sock WATCHDOG_USEC=1000000 RUNTIME_DIRECTORY=$tmp/run \
     "$fe_bin" --listen "127.0.0.1:$port" --spawn-workers 1 >"$tmp/fe.log" 2>&1 &
 fe=$!
 on_exit "kill -9 $fe"
-check "READY=1 sent" wait_for 10 grep -q 'READY=1' "$tmp/notify.log"
+check "READY=1 sent by the frontend itself" wait_for 10 grep -q "^$fe READY=1" "$tmp/notify.log"
 check "serving when READY=1 arrives" curl -sf -o /dev/null "http://127.0.0.1:$port/openapi.json"
-check "WATCHDOG=1 keep-alives" wait_for 5 sh -c "[ \$(grep -c 'WATCHDOG=1' '$tmp/notify.log') -ge 2 ]"
+check "WATCHDOG=1 keep-alives from the frontend" \
+    wait_for 5 sh -c "[ \$(grep -c '^$fe .*WATCHDOG=1' '$tmp/notify.log') -ge 2 ]"
 check "docs served from the installed tree" \
     curl -sf -o /dev/null "http://127.0.0.1:$port/redoc/redoc.standalone.js"
+# A worker as mnist-worker@.service runs it: its own READY=1 and keep-alives.
+NOTIFY_SOCKET=$sock WATCHDOG_USEC=1000000 RUNTIME_DIRECTORY=$tmp/run MNIST_WEIGHTS=$weights \
+    "$B/mnist-worker" >"$tmp/worker.log" 2>&1 &
+wk=$!
+on_exit "kill -9 $wk"
+check "READY=1 sent by the worker" wait_for 10 grep -q "^$wk READY=1" "$tmp/notify.log"
+check "WATCHDOG=1 keep-alives from the worker" \
+    wait_for 5 sh -c "[ \$(grep -c '^$wk .*WATCHDOG=1' '$tmp/notify.log') -ge 2 ]"
+two() { curl -sf "http://127.0.0.1:$port/health" | grep -q '"workers":2'; }
+check "the worker unit's process joins the frontend" wait_for 10 two
+kill -TERM "$wk"
+wait "$wk"
+check_eq "worker exits 0 on SIGTERM" 0 $?
 kill -TERM "$fe"
 wait "$fe"
 check_eq "frontend exits 0 on SIGTERM" 0 $?
