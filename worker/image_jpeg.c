@@ -42,7 +42,8 @@ static void fail(j_common_ptr cinfo, int code, const char *what)
 		char lib[JMSG_LENGTH_MAX];
 		c->code = code;
 		if (what) {
-			snprintf(c->msg, sizeof c->msg, "%s", what);
+			if (what != c->msg) /* img_check_limits() wrote it already */
+				snprintf(c->msg, sizeof c->msg, "%s", what);
 		} else {
 			cinfo->err->format_message(cinfo, lib);
 			snprintf(c->msg, sizeof c->msg, "invalid JPEG: %s", lib);

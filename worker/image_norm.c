@@ -6,14 +6,16 @@
  * - Large images are area-averaged down to IMG_WORK_MAX on the long side
  *   first; nothing after that needs more pixels, and time stays bounded.
  * - Polarity: the border ring is background in almost every upload (paper
- *   margin, canvas, MNIST's black frame), so its median tells which end of
- *   the histogram is background; the ink is made the bright end.
+ *   margin, canvas, MNIST's black frame), so its median is compared with
+ *   the darkest and brightest 3x3 means (a small digit is too few pixels
+ *   for percentiles); the ink is made the bright end.
  * - Uneven lighting and paper texture: a coarse background estimate (a low
- *   percentile per cell, eroded so thick strokes do not count as
- *   background, interpolated bilinearly) is subtracted.
- * - Otsu on what remains separates ink from background noise; connected
- *   components of the ink mask drop specks; the background's median and MAD
- *   give the floor below which a pixel is noise. Intensities are stretched
+ *   percentile per cell, median-filtered over the cell grid so cells under
+ *   thick strokes do not count, interpolated bilinearly) is subtracted.
+ * - A threshold at INK_FRAC of the peak stroke contrast separates ink from
+ *   what is left of the background; connected components of the ink mask
+ *   drop specks; the background's median and MAD give the floor below
+ *   which a pixel is noise. Intensities are stretched
  *   so a typical stroke pixel is 1.0, as in MNIST.
  * - The ink's bounding box is area-averaged into 20x20 (aspect kept) and
  *   placed in 28x28 by its centre of mass, as MNIST was built. An MNIST
@@ -28,6 +30,7 @@
 #include <string.h>
 
 #define MIN_CONTRAST 20.0f /* gray levels between background and ink, else blank */
+#define INK_FRAC 0.4f	   /* ink threshold: this far from background to peak */
 #define KEEP_FRAC 0.05	   /* components smaller than this x the largest are specks */
 #define CELLS 8		   /* background grid: about CELLS cells on the long side */
 #define CELL_Q 0.2	   /* background = this quantile of a cell */
@@ -197,6 +200,25 @@ int img_otsu(const size_t hist[256])
 
 /* ---- polarity and background --------------------------------------------- */
 
+/* Darkest and brightest 3x3 means: the contrast of real strokes, which
+ * isolated noise pixels do not reach, however few stroke pixels there are. */
+static void blur_extremes(const float *v, size_t w, size_t h, float *lo, float *hi)
+{
+	size_t x, y;
+	*lo = 255, *hi = 0;
+	for (y = 0; y < h; y++)
+		for (x = 0; x < w; x++) {
+			size_t y0 = y ? y - 1 : 0, y1 = y + 2 < h ? y + 2 : h;
+			size_t x0 = x ? x - 1 : 0, x1 = x + 2 < w ? x + 2 : w, a, b;
+			float s = 0;
+			for (b = y0; b < y1; b++)
+				for (a = x0; a < x1; a++)
+					s += v[b * w + a];
+			s /= (float)((y1 - y0) * (x1 - x0));
+			*lo = fminf(*lo, s), *hi = fmaxf(*hi, s);
+		}
+}
+
 /* Median of the outer ring (about 1/16 of the short side wide). */
 static int border_median(const float *v, size_t w, size_t h)
 {
@@ -212,16 +234,14 @@ static int border_median(const float *v, size_t w, size_t h)
 	return img_hist_quantile(hist, 0.5);
 }
 
-/* Make the ink bright: invert when the background is the lighter end. */
+/* Make the ink bright: invert when the background (the border) is nearer
+ * the bright end of the image's range than the dark end. */
 static void fix_polarity(float *v, size_t w, size_t h)
 {
-	size_t hist[256], i, n = w * h;
-	int lo, hi, bg;
-	hist_of(v, n, hist);
-	lo = img_hist_quantile(hist, 0.01);
-	hi = img_hist_quantile(hist, 0.99);
-	bg = border_median(v, w, h);
-	if (2 * bg > lo + hi)
+	size_t i, n = w * h;
+	float lo, hi, bg = (float)border_median(v, w, h);
+	blur_extremes(v, w, h, &lo, &hi);
+	if (bg - lo > hi - bg)
 		for (i = 0; i < n; i++)
 			v[i] = 255.0f - v[i];
 }
@@ -237,18 +257,25 @@ static float cell_quantile(const float *v, size_t w, size_t x0, size_t y0, size_
 	return (float)img_hist_quantile(hist, CELL_Q);
 }
 
-/* g (gx x gy) eroded by a 3x3 minimum into e. */
-static void erode3(const float *g, size_t gx, size_t gy, float *e)
+/* g (gx x gy) through a 3x3 median into e: a cell covered by a thick
+ * stroke is an outlier among its neighbours, while a lighting gradient is
+ * kept without the downward bias a minimum would add. */
+static void median3(const float *g, size_t gx, size_t gy, float *e)
 {
 	size_t i, j;
 	for (j = 0; j < gy; j++)
 		for (i = 0; i < gx; i++) {
-			float m = g[j * gx + i];
-			size_t a, b;
+			float n[9];
+			size_t a, b, k = 0, p, q;
 			for (b = j ? j - 1 : 0; b <= j + 1 && b < gy; b++)
 				for (a = i ? i - 1 : 0; a <= i + 1 && a < gx; a++)
-					m = fminf(m, g[b * gx + a]);
-			e[j * gx + i] = m;
+					n[k++] = g[b * gx + a];
+			for (p = 1; p < k; p++) /* insertion sort of <= 9 values */
+				for (q = p; q > 0 && n[q - 1] > n[q]; q--) {
+					float t = n[q];
+					n[q] = n[q - 1], n[q - 1] = t;
+				}
+			e[j * gx + i] = n[(k - 1) / 2];
 		}
 }
 
@@ -282,7 +309,7 @@ static int subtract_background(float *v, size_t w, size_t h)
 			g[j * gx + i] = cell_quantile(v, w, i * cell, j * cell,
 						      (i + 1) * cell < w ? (i + 1) * cell : w,
 						      (j + 1) * cell < h ? (j + 1) * cell : h);
-	erode3(g, gx, gy, e);
+	median3(g, gx, gy, e);
 	for (y = 0; y < h; y++)
 		for (x = 0; x < w; x++)
 			v[y * w + x] = fmaxf(0.0f, v[y * w + x] - interp(e, gx, gy, cell, x, y));
@@ -379,26 +406,37 @@ struct levels {
 	int blank;
 };
 
-/* Otsu threshold, noise floor (background median + 3 sigma from the MAD) and
- * the typical stroke level (median of the ink class). */
-static struct levels find_levels(const float *v, size_t n)
+/* Noise floor from the background's median and MAD (the background is the
+ * majority of pixels). The ink threshold is INK_FRAC of the way from the
+ * background to the peak stroke contrast: Otsu would split paper texture
+ * instead when the digit is a small part of a large page. The stroke level
+ * is the median of the ink. */
+static struct levels find_levels(const float *v, size_t w, size_t h)
 {
-	size_t hist[256], bgh[256] = {0}, ink[256] = {0}, dev[256] = {0};
+	size_t hist[256], ink[256] = {0}, dev[256] = {0};
 	struct levels L = {0};
-	int t, b, med, mad, hi;
-	hist_of(v, n, hist);
-	t = img_otsu(hist);
+	int b, med, mad, lo, t, hi;
+	float dark, peak;
+	blur_extremes(v, w, h, &dark, &peak);
+	hist_of(v, w * h, hist);
+	med = img_hist_quantile(hist, 0.5);
 	for (b = 0; b < 256; b++)
-		(b <= t ? bgh : ink)[b] = hist[b];
-	med = img_hist_quantile(bgh, 0.5);
-	for (b = 0; b <= t; b++)
-		dev[abs(b - med)] += bgh[b];
+		dev[abs(b - med)] += hist[b];
 	mad = img_hist_quantile(dev, 0.5);
+	lo = med + (int)lround(3.0 * 1.4826 * mad);
+	t = med + (int)lroundf(INK_FRAC * (peak - (float)med));
+	t = t > lo ? t : lo;
+	if (peak - (float)med < MIN_CONTRAST || t >= 255) {
+		L.blank = 1;
+		return L;
+	}
+	for (b = t + 1; b < 256; b++)
+		ink[b] = hist[b];
 	hi = img_hist_quantile(ink, 0.5);
 	L.t = (float)t + 0.5f;
-	L.lo = fminf((float)med + 3.0f * 1.4826f * (float)mad, (float)t);
+	L.lo = (float)lo;
 	L.hi = (float)hi + 0.5f;
-	L.blank = (L.hi - (float)med) < MIN_CONTRAST || L.hi <= L.lo;
+	L.blank = L.hi <= L.lo;
 	return L;
 }
 
@@ -480,7 +518,7 @@ static int normalise_plane(float *v, size_t w, size_t h, float *out)
 	rc = subtract_background(v, w, h);
 	if (rc < 0)
 		return rc;
-	L = find_levels(v, w * h);
+	L = find_levels(v, w, h);
 	if (L.blank)
 		return 0;
 	rc = keep_ink(v, w, h, L.t, &bb);

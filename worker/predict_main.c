@@ -5,7 +5,9 @@
  *   mnist-predict [--weights PATH] [--dump OUT.f32] FILE...
  *
  * Prints "FILE DIGIT CONFIDENCE" per readable image; a bad file prints
- * "FILE: message" on stderr, the others are still answered, and the exit
+ * "FILE: message (code)" on stderr, code being the protocol's name for the
+ * error (invalid_image, unsupported_type, too_large, ...); the others are
+ * still answered, and the exit
  * status is 1. --dump writes the normalised 28x28 inputs (N x 784 float32,
  * zeros for failed files) for tests and debugging.
  */
@@ -125,8 +127,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (; i < argc; i++) {
-		if (predict(m, argv[i], px, err) < 0) {
-			fprintf(stderr, "%s: %s\n", argv[i], err);
+		int rc = predict(m, argv[i], px, err);
+		if (rc < 0) {
+			fprintf(stderr, "%s: %s (%s)\n", argv[i], err, err_code_name(rc));
 			memset(px, 0, sizeof px);
 			status = 1;
 		}
