@@ -371,5 +371,6 @@ int main(int argc, char **argv)
 		return 2;
 	rc = o.ping ? run_ping(&r) : run_files(&r);
 	nng_close(r.sock);
+	nng_fini();
 	return rc;
 }
