@@ -135,7 +135,7 @@ static void test_linear(int m, int k, int n, int relu, int bias, const char *isa
 	float *x = rand_buf((size_t)m * k), *w = rand_buf((size_t)n * k), *b = rand_buf(n);
 	float *wt = rand_buf((size_t)n * k), *y = rand_buf((size_t)m * n);
 	double *ref = calloc((size_t)m * n, sizeof *ref);
-	kern_transpose(w, n, k, wt);
+	kern_pack_linear(w, n, k, wt);
 	for (int i = 0; i < m; i++)
 		for (int j = 0; j < n; j++) {
 			double s = bias ? b[j] : 0.0;

@@ -56,6 +56,17 @@ void kern_pack_conv3x3(const float *w, int cout, int cin, float *wp)
 				    w[((size_t)co * cin + ci) * 9 + k];
 }
 
+void kern_pack_linear(const float *w, int n, int k, float *wp)
+{
+	for (int c = 0; c < n; c += KERN_PANEL) {
+		int pw = n - c < KERN_PANEL ? n - c : KERN_PANEL;
+		float *panel = wp + (size_t)c * k;
+		for (int e = 0; e < k; e++)
+			for (int j = 0; j < pw; j++)
+				panel[(size_t)e * pw + j] = w[(size_t)(c + j) * k + e];
+	}
+}
+
 void kern_transpose(const float *a, int rows, int cols, float *at)
 {
 	for (int r = 0; r < rows; r++)
@@ -157,7 +168,8 @@ void kern_conv3x3_relu_pool(const float *in, int h, int w, int cin, const float 
 		generic_conv_pool(in, h, w, cin, wp, bias, cout, out, out_pad);
 }
 
-static void blas_linear(const float *x, int m, int k, const float *wt, const float *b, int n,
+/* One sgemm per packed panel, bias preloaded into y (beta = 1). */
+static void blas_linear(const float *x, int m, int k, const float *wp, const float *b, int n,
 			int relu, float *y)
 {
 	float beta = 0.0f;
@@ -166,8 +178,11 @@ static void blas_linear(const float *x, int m, int k, const float *wt, const flo
 			memcpy(y + (size_t)i * n, b, (size_t)n * sizeof *b);
 		beta = 1.0f;
 	}
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, x, k, wt, n, beta, y,
-		    n);
+	for (int c = 0; c < n; c += KERN_PANEL) {
+		int pw = n - c < KERN_PANEL ? n - c : KERN_PANEL;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, pw, k, 1.0f, x, k,
+			    wp + (size_t)c * k, pw, beta, y + c, n);
+	}
 	if (relu)
 		for (size_t i = 0; i < (size_t)m * n; i++)
 			y[i] = y[i] > 0.0f ? y[i] : 0.0f;

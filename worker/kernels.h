@@ -1,12 +1,11 @@
 /*
  * kernels: the numeric building blocks of the model, as pure functions over
- * plain float arrays. No allocation, no global state, no model knowledge;
+ * plain float arrays. No allocation, no model knowledge;
  * every buffer is the caller's. Images are channels-last (HWC: pixel (y, x)
  * channel c at [(y * w + x) * c_count + c]), so the 7x7x64 map after the
  * second pool is already the 49 x 64 token matrix of the PyTorch forward.
  * Matrices are row-major. Weights arrive pre-packed (kern_pack_* below, done
- * once at load): a linear layer's weight as K x N (the transpose of
- * PyTorch's N x K), a 3x3 conv's as [ky][kx][cin][cout].
+ * once at load).
  *
  * kern_init() picks the fastest variant this CPU supports (AVX-512, AVX2+FMA
  * or plain C) and must run once before the other calls (model_load does);
@@ -29,6 +28,14 @@ const char *kern_isa_name(enum kern_isa isa);
 /* Packing, done once at load. w is PyTorch's [cout][cin][3][3] -> wp is
  * [3][3][cin][cout]. */
 void kern_pack_conv3x3(const float *w, int cout, int cin, float *wp);
+
+/* A linear layer's weight, PyTorch's n x k, packed for kern_linear: column
+ * panels of KERN_PANEL (the last one narrower), each a contiguous k x width
+ * row-major block, so the panel the GEMM works on stays in L1 instead of
+ * being read with an n-float stride. wp holds n * k floats. */
+#define KERN_PANEL 64
+void kern_pack_linear(const float *w, int n, int k, float *wp);
+
 /* a is rows x cols -> at is cols x rows. */
 void kern_transpose(const float *a, int rows, int cols, float *at);
 
@@ -50,8 +57,9 @@ void kern_maxpool2x2(const float *in, int h, int w, int c, float *out);
 void kern_conv3x3_relu_pool(const float *in, int h, int w, int cin, const float *wp,
 			    const float *bias, int cout, float *out, int out_pad);
 
-/* y (m x n) = x (m x k) * wt (k x n) + b (n, or NULL), then ReLU if relu. */
-void kern_linear(const float *x, int m, int k, const float *wt, const float *b, int n, int relu,
+/* y (m x n) = x (m x k) * W^T + b (n, or NULL), then ReLU if relu; W is
+ * the n x k PyTorch weight as kern_pack_linear packed it into wp. */
+void kern_linear(const float *x, int m, int k, const float *wp, const float *b, int n, int relu,
 		 float *y);
 
 /* Row-wise layer norm of x + r (r may be NULL), in place in x:

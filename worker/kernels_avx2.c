@@ -1,5 +1,6 @@
 /* AVX2+FMA instances of kernels_simd.inc. Only this file is compiled with
  * -mavx2 -mfma; kernels.c calls it only when the CPU has both. */
+#include "kernels.h"
 #include "kernels_impl.h"
 
 #include <immintrin.h>

@@ -1,5 +1,6 @@
 /* AVX-512 instances of kernels_simd.inc. Only this file is compiled with
  * -mavx512f; kernels.c calls it only when the CPU has AVX-512F. */
+#include "kernels.h"
 #include "kernels_impl.h"
 
 #include <immintrin.h>

@@ -26,7 +26,7 @@
 #define PIX_STD 0.3081f
 
 struct linear {
-	float *wt; /* k x n, the transpose of PyTorch's n x k */
+	float *wp; /* PyTorch's n x k weight, packed by kern_pack_linear */
 	float *b;
 	int k, n;
 };
@@ -86,13 +86,13 @@ static int load_linear(model *m, const sft *f, const char *name, int k, int n, s
 	size_t ws[2] = {(size_t)n, (size_t)k}, bs[1] = {(size_t)n};
 	l->k = k;
 	l->n = n;
-	l->wt = take(m, (size_t)k * n);
+	l->wp = take(m, (size_t)k * n);
 	l->b = take(m, (size_t)n);
 	int rc = sft_copy_f32(f, wn, ws, 2, tmp, err);
 	if (rc == 0)
 		rc = sft_copy_f32(f, bn, bs, 1, l->b, err);
 	if (rc == 0)
-		kern_transpose(tmp, n, k, l->wt);
+		kern_pack_linear(tmp, n, k, l->wp);
 	return rc;
 }
 
@@ -129,13 +129,13 @@ static int load_layer(model *m, const sft *f, int i, float *tmp, char *err)
 	size_t ws[2] = {3 * D, D}, bs[1] = {3 * D};
 	l->in.k = D;
 	l->in.n = 3 * D;
-	l->in.wt = take(m, (size_t)3 * D * D);
+	l->in.wp = take(m, (size_t)3 * D * D);
 	l->in.b = take(m, 3 * D);
 	snprintf(n, sizeof n, "%sself_attn.in_proj_weight", p);
 	int rc = sft_copy_f32(f, n, ws, 2, tmp, err);
 	if (rc < 0)
 		return rc;
-	kern_transpose(tmp, 3 * D, D, l->in.wt);
+	kern_pack_linear(tmp, 3 * D, D, l->in.wp);
 	snprintf(n, sizeof n, "%sself_attn.in_proj_bias", p);
 	if ((rc = sft_copy_f32(f, n, bs, 1, l->in.b, err)) < 0)
 		return rc;
@@ -264,7 +264,7 @@ static void cnn(model *m, const float *pixels, float *tok)
 
 static void linear(const struct linear *l, const float *x, int rows, int relu, float *y)
 {
-	kern_linear(x, rows, l->k, l->wt, l->b, l->n, relu, y);
+	kern_linear(x, rows, l->k, l->wp, l->b, l->n, relu, y);
 }
 
 /* One post-norm TransformerEncoderLayer over nb sequences of TOK tokens. */
