@@ -7,7 +7,7 @@ build="gcc make pkg-config libh2o-evloop-dev libnng-dev libmsgpack-dev
  libjansson-dev libopenblas-dev libopenblas0-pthread libpng-dev
  libjpeg62-turbo-dev libsystemd-dev"
 test="clang libclang-rt-14-dev libfuzzer-14-dev valgrind python3-torch
- python3-numpy imagemagick fonts-dejavu-core wrk curl prometheus chromium
+ python3-numpy python3-pil imagemagick fonts-dejavu-core wrk curl prometheus chromium
  systemd jq"
 case "${1:-build}" in
 build) want=$build ;;
