@@ -8,7 +8,7 @@ build="gcc make pkg-config libh2o-evloop-dev libnng-dev libmsgpack-dev
  libjpeg62-turbo-dev libsystemd-dev"
 test="clang libclang-rt-14-dev libfuzzer-14-dev valgrind python3-torch
  python3-numpy python3-pil imagemagick fonts-dejavu-core wrk curl prometheus chromium
- systemd jq"
+ systemd jq python3-yaml"
 case "${1:-build}" in
 build) want=$build ;;
 test) want="$build $test" ;;
