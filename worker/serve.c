@@ -284,6 +284,17 @@ static void *compute_main(void *arg)
 
 /* ---- start and stop ----------------------------------------------------- */
 
+/* nng thread: tell operators when the link to the frontend comes and goes. */
+static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	server *s = arg;
+	(void)p;
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		log_info("connected to %s", s->cfg.url);
+	else if (ev == NNG_PIPE_EV_REM_POST)
+		log_info("disconnected from %s; redialing", s->cfg.url);
+}
+
 static int open_socket(server *s, char *err)
 {
 	int rv = nng_rep0_open(&s->sock);
@@ -295,6 +306,8 @@ static int open_socket(server *s, char *err)
 	    (rv = nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 300)) != 0 ||
 	    (rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, s->cfg.max_message)) != 0)
 		return err_set(err, ERR_IO, "cannot set socket options: %s", nng_strerror(rv));
+	nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, pipe_event, s);
+	nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, pipe_event, s);
 	return 0;
 }
 
