@@ -15,8 +15,8 @@ install: install-www install-units
 install-www: $(WWW)/.stamp
 	rm -rf $(DESTDIR)$(DATADIR)/www
 	install -d $(DESTDIR)$(DATADIR)/www
-	cd $(WWW) && find . -type f ! -name '.*' | while read -r f; do \
-	    install -D -m 644 "$$f" "$(DESTDIR)$(DATADIR)/www/$$f" || exit 1; done
+	for f in $$(cd $(WWW) && find . -type f ! -name '.*'); do \
+	    install -D -m 644 "$(WWW)/$$f" "$(DESTDIR)$(DATADIR)/www/$$f" || exit 1; done
 
 install-units:
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)
