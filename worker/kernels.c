@@ -272,8 +272,8 @@ static void generic_attention(const float *qkv, int t, int d, int heads, float *
 
 size_t kern_attention_scratch(int t, int d, int heads)
 {
-	size_t tp = ((size_t)t + 15) / 16 * 16, dh = (size_t)(d / heads);
-	size_t simd = dh * tp + (size_t)t * tp, generic = (size_t)t * t;
+	size_t dh = (size_t)(d / heads);
+	size_t simd = (dh + (size_t)t) * ATT_TMAX, generic = (size_t)t * t;
 	return simd > generic ? simd : generic;
 }
 
