@@ -3,7 +3,8 @@
 For the shipped weights and for a seeded random set (with pos_embed and the
 layer-norm parameters moved away from their defaults, so that nothing
 passes by accident), both compute logits for 224 TEST images; the C side
-runs them in batches of 1, 7 and 32. Pass: max |diff| <= 1e-4 and the same
+runs them in batches of 1, 7 and 32 (and forced to its AVX2 and plain C
+kernels once each). Pass: max |diff| <= 1e-4 and the same
 argmax for every image. Prints TAP lines.
 """
 import os
@@ -39,11 +40,11 @@ def torch_logits(model, pixels):
     return np.concatenate(out)
 
 
-def c_logits(weights, pixels, batch, tmp):
+def c_logits(weights, pixels, batch, tmp, isa=None):
     src, dst = os.path.join(tmp, "in.f32"), os.path.join(tmp, "out.f32")
     pixels.astype("<f4").tofile(src)
-    r = subprocess.run([EVAL, "--weights", weights, "--batch", str(batch),
-                        "--raw", src, "--out", dst], capture_output=True, text=True)
+    cmd = [EVAL, "--weights", weights, "--batch", str(batch), "--raw", src, "--out", dst]
+    r = subprocess.run(cmd + (["--isa", isa] if isa else []), capture_output=True, text=True)
     if r.returncode != 0:
         return None, r.stderr.strip()
     return np.fromfile(dst, dtype="<f4").reshape(-1, 10), ""
@@ -51,8 +52,13 @@ def c_logits(weights, pixels, batch, tmp):
 
 def check(label, weights, pixels, tmp):
     want = torch_logits(load_model(weights), pixels)
-    for batch in (1, 7, 32):
-        got, err = c_logits(weights, pixels, batch, tmp)
+    # The best kernels this CPU has at every batch size, then each slower
+    # variant once (a CPU without them runs the best it has instead).
+    runs = [(b, None) for b in (1, 7, 32)] + [(7, "avx2"), (32, "generic")]
+    for batch, isa in runs:
+        got, err = c_logits(weights, pixels, batch, tmp, isa)
+        if isa:
+            batch = f"{batch} ({isa})"
         if got is None or got.shape != want.shape:
             tap(False, f"{label} batch {batch}: mnist-eval failed: {err}")
             continue

@@ -2,15 +2,17 @@
  * mnist-eval: accuracy of the C engine on the TEST split, overall and per
  * digit, from the raw pixels that `make data` writes (no image decoding).
  *
- *   mnist-eval [--weights PATH] [--data DIR] [--batch N]
- *   mnist-eval [--weights PATH] --batch N --raw IN.f32 --out OUT.f32
+ *   mnist-eval [--weights PATH] [--data DIR] [--batch N] [--isa ISA]
+ *   mnist-eval [--weights PATH] --batch N --raw IN.f32 --out OUT.f32 [--isa ISA]
  *
  * The second form is for tests: it reads N x 784 float32 pixels from IN,
  * runs them through model_forward() in batches of N and writes N x 10
- * float32 logits to OUT.
+ * float32 logits to OUT. --isa generic|avx2|avx512 forces a kernel variant
+ * (at most what the CPU has), so tests can check each one end to end.
  */
 #include "config.h"
 #include "err.h"
+#include "kernels.h"
 #include "model.h"
 
 #include <errno.h>
@@ -19,7 +21,7 @@
 #include <string.h>
 
 struct opts {
-	const char *weights, *data, *raw, *out;
+	const char *weights, *data, *raw, *out, *isa;
 	int batch;
 };
 
@@ -149,9 +151,10 @@ out:
 
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: mnist-eval [--weights PATH] [--data DIR] [--batch N]\n"
-		"       mnist-eval [--weights PATH] --batch N --raw IN.f32 --out OUT.f32\n");
+	fprintf(stderr, "usage: mnist-eval [--weights PATH] [--data DIR] [--batch N] [--isa ISA]\n"
+			"       mnist-eval [--weights PATH] --batch N --raw IN.f32 --out OUT.f32 "
+			"[--isa ISA]\n"
+			"ISA: generic, avx2 or avx512 (default: the best this CPU has)\n");
 	return 2;
 }
 
@@ -173,11 +176,16 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->raw = v;
 		else if (strcmp(a, "--out") == 0)
 			o->out = v;
+		else if (strcmp(a, "--isa") == 0)
+			o->isa = v;
 		else if (strcmp(a, "--batch") == 0 && config_parse_ulong(v, 1, 4096, &b) == 0)
 			o->batch = (int)b;
 		else
 			return -1;
 	}
+	if (o->isa && strcmp(o->isa, "generic") != 0 && strcmp(o->isa, "avx2") != 0 &&
+	    strcmp(o->isa, "avx512") != 0)
+		return -1;
 	return !o->raw == !o->out ? 0 : -1;
 }
 
@@ -189,6 +197,10 @@ int main(int argc, char **argv)
 	if (parse(argc, argv, &o) < 0)
 		return usage();
 	int rc = model_load(o.weights, o.batch, &m, err);
+	if (rc == 0 && o.isa)
+		kern_use(strcmp(o.isa, "avx512") == 0 ? KERN_AVX512
+			 : strcmp(o.isa, "avx2") == 0 ? KERN_AVX2
+						      : KERN_GENERIC);
 	if (rc == 0)
 		rc = o.raw ? run_raw(m, &o, err) : run_eval(m, &o, err);
 	model_free(m);
