@@ -13,5 +13,12 @@ section() {
 if section engine; then
     W=${WEIGHTS:-weights/model.safetensors}
     OPENBLAS_NUM_THREADS=1 "$B/tests/bench_engine" --weights "$W"
+    # The same with the AVX2 kernels, as on a host without AVX-512.
+    OPENBLAS_NUM_THREADS=1 "$B/tests/bench_engine" --weights "$W" --isa avx2 --no-sgemm
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tests/bench_engine.py "$W"
+fi
+
+# Serving: HTTP -> h2o frontend -> nng -> 2 workers, with wrk (frontend/).
+if section serving; then
+    sh tests/bench_serving.sh
 fi
