@@ -136,6 +136,14 @@ start_worker w6 "tcp://127.0.0.1:$port"
 out=$("$C" --listen --url "tcp://127.0.0.1:$port" --timeout-ms 5000 "$three" 2>&1)
 check "tcp:// worker predicts ($out)" has "$out" " 3 "
 
+# ---- a request above --max-message: a too_large reply, the link stays up ----
+url7=ipc://$d/m.sock
+start_worker w7 "$url7" --max-message 1024
+head -c 4096 /dev/zero >"$d/big.bin"
+err=$("$C" --listen --url "$url7" --timeout-ms 5000 "$d/big.bin" "$three" 2>&1 >"$d/big.out")
+check "oversized request answered too_large ($err)" has "$err" "big.bin: too_large: "
+check "the small request after it still answered" grep -q " 3 " "$d/big.out"
+
 # ---- fail fast --------------------------------------------------------------
 timeout 20 "$W" --connect "$url" --weights "$d/missing.safetensors" 2>"$d/miss.err"
 rc=$?

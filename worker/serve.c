@@ -18,6 +18,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -169,6 +170,13 @@ static void prepare(server *s, struct job *j, int *rows)
 
 	memset(&j->reply, 0, sizeof j->reply);
 	j->row = -1;
+	if (nng_msg_len(msg) > s->cfg.max_message) {
+		proto_reply_error(&j->reply, ERR_TOO_LARGE, "");
+		snprintf(j->reply.error, sizeof j->reply.error,
+			 "request of %zu bytes is above this worker's limit of %zu (--max-message)",
+			 nng_msg_len(msg), s->cfg.max_message);
+		return;
+	}
 	rc = proto_parse_request(nng_msg_body(msg), nng_msg_len(msg), &req, err);
 	if (rc) {
 		proto_reply_error(&j->reply, rc, err);
@@ -284,6 +292,17 @@ static void *compute_main(void *arg)
 
 /* ---- start and stop ----------------------------------------------------- */
 
+/* nng drops the connection of a peer that sends more than NNG_OPT_RECVMAXSZ,
+ * and the frontend's REQ socket would resend the same request to the next
+ * worker, and the next: a loop until its timeout. So nng's limit is only a
+ * memory guard well above anything a frontend forwards (uploads are capped
+ * at 1 GiB there), and a request above max_message gets a too_large reply. */
+static size_t hard_limit(const struct serve_config *cfg)
+{
+	size_t guard = ((size_t)1 << 30) + ((size_t)1 << 20);
+	return cfg->max_message > guard ? cfg->max_message + ((size_t)1 << 20) : guard;
+}
+
 /* nng thread: tell operators when the link to the frontend comes and goes. */
 static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
@@ -304,7 +323,7 @@ static int open_socket(server *s, char *err)
 	 * 300 ms at most, so a worker is back well within a second. */
 	if ((rv = nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, 20)) != 0 ||
 	    (rv = nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 300)) != 0 ||
-	    (rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, s->cfg.max_message)) != 0)
+	    (rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, hard_limit(&s->cfg))) != 0)
 		return err_set(err, ERR_IO, "cannot set socket options: %s", nng_strerror(rv));
 	nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, pipe_event, s);
 	nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, pipe_event, s);

@@ -26,7 +26,7 @@ struct serve_config {
 	const char *url;    /* ipc://... or tcp://... to dial */
 	int max_batch;	    /* largest batch one forward runs */
 	int contexts;	    /* REP contexts, i.e. requests held at once */
-	size_t max_message; /* largest request accepted, bytes */
+	size_t max_message; /* larger requests get a too_large reply */
 	struct img_limits limits;
 	/* Called from the compute thread's loop at least every heartbeat_us
 	 * while it is healthy (sd_notify WATCHDOG=1); NULL for none. A compute

@@ -51,7 +51,7 @@ static void usage(FILE *f)
 		"  --max-batch N       largest batch per forward (default $MNIST_MAX_BATCH or "
 		"%s)\n"
 		"  --contexts N        requests held at once (default: max batch)\n"
-		"  --max-message SIZE  largest request accepted (default 16M)\n",
+		"  --max-message SIZE  larger requests get a too_large reply (default 16M)\n",
 		CONFIG_DEFAULT_WEIGHTS, DEFAULT_MAX_BATCH);
 }
 
