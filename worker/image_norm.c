@@ -489,8 +489,8 @@ static int box_and_place(const float *v, size_t w, const struct box *bb, float *
 		return rc;
 	for (i = 0; i < bw * bh; i++)
 		mx = fmaxf(mx, box[i]);
-	for (i = 0; mx > 0 && mx < 1 && i < bw * bh; i++)
-		box[i] /= mx;
+	for (i = 0; i < bw * bh; i++) /* clamp: averaging can round to 1 + ulp */
+		box[i] = fminf(1.0f, mx > 0 && mx < 1 ? box[i] / mx : box[i]);
 	img_place_com(box, bw, bh, out);
 	return 0;
 }

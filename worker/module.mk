@@ -25,6 +25,18 @@ TEST_BINS += $(B)/tests/t_image
 $(B)/tests/t_image: $(B)/obj/tests/t_image.o $(IMG_OBJS) $(COMMON_OBJS)
 $(B)/tests/t_image: LDLIBS += $(IMG_LIBS)
 
+# libFuzzer harnesses for the PNG and JPEG paths and the normaliser, built
+# from source with clang apart from the normal objects (make fuzzers).
+IMG_SRCS := worker/image.c worker/image_png.c worker/image_jpeg.c worker/image_exif.c \
+            worker/image_norm.c common/err.c
+IMG_FUZZ := $(B)/fuzz/fuzz_png $(B)/fuzz/fuzz_jpeg $(B)/fuzz/fuzz_norm
+FUZZERS  += $(IMG_FUZZ)
+$(IMG_FUZZ): $(B)/fuzz/%: tests/%.c $(IMG_SRCS) worker/image.h worker/image_decode.h \
+             worker/image_norm.h common/err.h
+	@mkdir -p $(@D)
+	clang -std=c17 -g -O1 -D_GNU_SOURCE -Icommon -Iworker -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all -o $@ $(filter %.c,$^) $(IMG_LIBS) -lm
+
 BINS += $(B)/mnist-eval
 $(B)/mnist-eval: $(B)/obj/worker/eval_main.o $(ENGINE_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(ENGINE_LIBS)
