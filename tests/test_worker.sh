@@ -98,8 +98,10 @@ check "batched answers right ($n of 60)" [ "$n" -ge 54 ]
 url2=ipc://$d/t.sock
 MNIST_LOG_LEVEL=debug start_worker w2 "$url2" --max-batch 4
 all=
-for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do all="$all $pngs"; done
-"$C" --listen --url "$url2" --concurrency 16 --timeout-ms 30000 $all >"$d/term.out" 2>"$d/term.err" &
+i=0
+while [ $i -lt 50 ]; do all="$all $pngs"; i=$((i + 1)); done
+"$C" --listen --url "$url2" --stats --concurrency 16 --timeout-ms 30000 $all \
+    >"$d/term.out" 2>"$d/term.err" &
 cpid=$!
 on_exit "kill -9 $cpid 2>/dev/null"
 wait_for 20 grep -q "batch of" "$d/w2.log"
@@ -111,7 +113,9 @@ check "SIGTERM: worker logged its drain" grep -q "stopped after [1-9]" "$d/w2.lo
 start_worker w3 "$url2" --max-batch 4
 wait $cpid
 check_eq "no request lost across the stop (client exit status)" 0 $?
-check_eq "all 200 requests answered" 200 "$(wc -l <"$d/term.out")"
+check_eq "all 500 requests answered" 500 "$(wc -l <"$d/term.out")"
+# Not asserted (timing): how the stream was split between the two workers.
+echo "# the stopped worker answered $(grep -c "worker=$(cat "$d/w2.pid") " "$d/term.out"), its successor $(grep -c "worker=$(cat "$d/w3.pid") " "$d/term.out")"
 
 # ---- the listener goes away and comes back ---------------------------------
 "$C" --listen --url "$url" --ping >/dev/null
