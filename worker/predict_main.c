@@ -3,13 +3,16 @@
  * model_softmax) on image files, offline.
  *
  *   mnist-predict [--weights PATH] [--dump OUT.f32] FILE...
+ *   mnist-predict --bench N FILE...
  *
  * Prints "FILE DIGIT CONFIDENCE" per readable image; a bad file prints
  * "FILE: message (code)" on stderr, code being the protocol's name for the
  * error (invalid_image, unsupported_type, too_large, ...); the others are
  * still answered, and the exit
  * status is 1. --dump writes the normalised 28x28 inputs (N x 784 float32,
- * zeros for failed files) for tests and debugging.
+ * zeros for failed files) for tests and debugging. --bench N times
+ * img_to_mnist() (decode + normalise, no model) N times per file and prints
+ * the median and the minimum, for make bench.
  */
 #include "err.h"
 #include "image.h"
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_FILE (256u << 20) /* far above any upload limit */
 
@@ -86,9 +90,50 @@ static int predict(model *m, const char *path, float *px, char *err)
 	return 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Median and minimum time of img_to_mnist() over reps runs. */
+static int bench(const char *path, int reps, char *err)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	float px[MODEL_PIXELS];
+	double *t;
+	int rc, i;
+
+	rc = slurp(path, &buf, &len, err);
+	if (rc < 0)
+		return rc;
+	t = malloc((size_t)reps * sizeof *t);
+	if (!t) {
+		free(buf);
+		return err_set(err, ERR_NOMEM, "out of memory");
+	}
+	for (i = 0; i < reps && rc == 0; i++) {
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		rc = img_to_mnist(buf, len, NULL, px, err);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		t[i] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+	}
+	if (rc == 0) {
+		qsort(t, (size_t)reps, sizeof *t, cmp_double);
+		printf("%s %zu bytes: decode+normalise median %.3f ms, min %.3f ms (%d runs)\n",
+		       path, len, t[reps / 2], t[0], reps);
+	}
+	free(t);
+	free(buf);
+	return rc;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: mnist-predict [--weights PATH] [--dump OUT.f32] FILE...\n");
+	fprintf(stderr, "usage: mnist-predict [--weights PATH] [--dump OUT.f32] FILE...\n"
+			"       mnist-predict --bench N FILE...\n");
 }
 
 int main(int argc, char **argv)
@@ -98,6 +143,7 @@ int main(int argc, char **argv)
 	model *m = NULL;
 	FILE *df = NULL;
 	float px[MODEL_PIXELS];
+	long reps = 0;
 	int i, status = 0;
 
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
@@ -108,6 +154,13 @@ int main(int argc, char **argv)
 			weights = argv[++i];
 		} else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc) {
 			dump = argv[++i];
+		} else if (strcmp(argv[i], "--bench") == 0 && i + 1 < argc) {
+			char *end;
+			reps = strtol(argv[++i], &end, 10);
+			if (*end || reps < 1 || reps > 100000) {
+				usage();
+				return 2;
+			}
 		} else {
 			usage();
 			return 2;
@@ -116,6 +169,16 @@ int main(int argc, char **argv)
 	if (i >= argc) {
 		usage();
 		return 2;
+	}
+	if (reps > 0) {
+		for (; i < argc; i++) {
+			int rc = bench(argv[i], (int)reps, err);
+			if (rc < 0) {
+				fprintf(stderr, "%s: %s (%s)\n", argv[i], err, err_code_name(rc));
+				status = 1;
+			}
+		}
+		return status;
 	}
 	if (model_load(weights, 1, &m, err) < 0) {
 		fprintf(stderr, "mnist-predict: %s\n", err);
