@@ -117,6 +117,18 @@ check_eq "all 500 requests answered" 500 "$(wc -l <"$d/term.out")"
 # Not asserted (timing): how the stream was split between the two workers.
 echo "# the stopped worker answered $(grep -c "worker=$(cat "$d/w2.pid") " "$d/term.out"), its successor $(grep -c "worker=$(cat "$d/w3.pid") " "$d/term.out")"
 
+# ---- two workers on one endpoint share the load ----------------------------
+url8=ipc://$d/two.sock
+start_worker w8 "$url8"
+start_worker w9 "$url8"
+all=
+for i in 1 2 3 4 5 6 7 8 9 10; do all="$all $pngs"; done
+"$C" --listen --url "$url8" --wait-peers 2 --timeout-ms 10000 --stats --concurrency 16 $all \
+    >"$d/two.out"
+check_eq "two workers: all 100 answered" 100 "$(wc -l <"$d/two.out")"
+pids=$(sed -n 's/.* worker=\([0-9]*\) .*/\1/p' "$d/two.out" | sort -u | wc -l)
+check_eq "two workers: both answered" 2 "$pids"
+
 # ---- the listener goes away and comes back ---------------------------------
 "$C" --listen --url "$url" --ping >/dev/null
 out=$("$C" --listen --url "$url" --ping --timeout-ms 1000 2>&1)

@@ -19,7 +19,9 @@
 #include <limits.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,7 @@ struct options {
 	bool listen, probs, stats, ping, raw;
 	unsigned long timeout_ms;
 	unsigned long concurrency;
+	unsigned long wait_peers;
 	char **files;
 	int nfiles;
 };
@@ -56,17 +59,20 @@ struct run {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: mnist-client [--url URL] [--rundir DIR] [--listen] [--probs] [--stats]\n"
-		"                    [--timeout-ms N] [--concurrency N] (--ping | FILE...)\n"
-		"  --url URL          endpoint (default ipc://<rundir>/api.sock)\n"
-		"  --listen           listen on URL instead of dialing it (workers dial in)\n"
-		"  --probs            print the ten probabilities after the confidence\n"
-		"  --stats            print worker pid, batch size and batch time\n"
-		"  --timeout-ms N     per-request timeout (default 10000)\n"
-		"  --concurrency N    requests in flight at once (default 1)\n"
-		"  --ping             check that a worker answers, print its pid\n"
-		"  --raw              send each FILE as it is: a msgpack request made elsewhere\n");
+	fprintf(
+	    f,
+	    "usage: mnist-client [--url URL] [--rundir DIR] [--listen [--wait-peers N]] [--probs]\n"
+	    "                    [--stats] [--raw] [--timeout-ms N] [--concurrency N] (--ping | "
+	    "FILE...)\n"
+	    "  --url URL          endpoint (default ipc://<rundir>/api.sock)\n"
+	    "  --listen           listen on URL instead of dialing it (workers dial in)\n"
+	    "  --wait-peers N     with --listen, first wait (up to the timeout) for N workers\n"
+	    "  --probs            print the ten probabilities after the confidence\n"
+	    "  --stats            print worker pid, batch size and batch time\n"
+	    "  --timeout-ms N     per-request timeout (default 10000)\n"
+	    "  --concurrency N    requests in flight at once (default 1)\n"
+	    "  --ping             check that a worker answers, print its pid\n"
+	    "  --raw              send each FILE as it is: a msgpack request made elsewhere\n");
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -75,6 +81,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"url", required_argument, NULL, 'u'},
 	    {"rundir", required_argument, NULL, 'r'},
 	    {"listen", no_argument, NULL, 'l'},
+	    {"wait-peers", required_argument, NULL, 'W'},
 	    {"probs", no_argument, NULL, 'p'},
 	    {"stats", no_argument, NULL, 's'},
 	    {"ping", no_argument, NULL, 'P'},
@@ -94,6 +101,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'u': o->url = optarg; break;
 		case 'r': o->rundir = optarg; break;
 		case 'l': o->listen = true; break;
+		case 'W':
+			if (config_parse_ulong(optarg, 0, 1024, &o->wait_peers))
+				return fprintf(stderr, "mnist-client: bad --wait-peers\n"), -1;
+			break;
 		case 'p': o->probs = true; break;
 		case 's': o->stats = true; break;
 		case 'P': o->ping = true; break;
@@ -329,6 +340,32 @@ static int run_ping(struct run *r)
 	return 1;
 }
 
+/* Connected peers, counted by nng's pipe callbacks (nng threads). */
+static atomic_int peers;
+
+static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	(void)p;
+	(void)arg;
+	atomic_fetch_add(&peers, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1);
+}
+
+/* With --listen --wait-peers N: poll until N workers have dialed in, so a
+ * run spreads over all of them instead of the first to reconnect. */
+static int wait_peers(const struct options *o)
+{
+	for (unsigned long waited = 0; (unsigned long)atomic_load(&peers) < o->wait_peers;
+	     waited += 5) {
+		if (waited >= o->timeout_ms) {
+			fprintf(stderr, "mnist-client: %d of %lu peers after %lu ms\n",
+				atomic_load(&peers), o->wait_peers, o->timeout_ms);
+			return -1;
+		}
+		nng_msleep(5);
+	}
+	return 0;
+}
+
 static int open_socket(const struct options *o, nng_socket *sock)
 {
 	char err[ERR_MAX], rundir[PATH_MAX], url[PATH_MAX + 16];
@@ -343,6 +380,8 @@ static int open_socket(const struct options *o, nng_socket *sock)
 	}
 	if ((rv = nng_req0_open(sock)) != 0)
 		return fprintf(stderr, "mnist-client: %s\n", nng_strerror(rv)), -1;
+	nng_pipe_notify(*sock, NNG_PIPE_EV_ADD_POST, pipe_event, NULL);
+	nng_pipe_notify(*sock, NNG_PIPE_EV_REM_POST, pipe_event, NULL);
 	/* Replies are small, but a worker may dial us with --listen. */
 	nng_socket_set_ms(*sock, NNG_OPT_RECONNMINT, 20);
 	nng_socket_set_ms(*sock, NNG_OPT_RECONNMAXT, 300);
@@ -369,6 +408,10 @@ int main(int argc, char **argv)
 	r.o = &o;
 	if (open_socket(&o, &r.sock))
 		return 2;
+	if (wait_peers(&o)) {
+		nng_close(r.sock);
+		return 2;
+	}
 	rc = o.ping ? run_ping(&r) : run_files(&r);
 	nng_close(r.sock);
 	nng_fini();
