@@ -39,18 +39,24 @@ typedef void (*row_fn)(const void *ctx, size_t y, float *row);
 
 /* ---- resampling ---------------------------------------------------------- */
 
+/* One row, area-averaged from sw to dw samples: whole source pixels inside
+ * an output pixel's span count fully, the two partial ones by overlap. */
 static void hresample(const float *src, size_t sw, float *dst, size_t dw)
 {
 	double sx = (double)sw / (double)dw;
 	size_t j, x;
 	for (j = 0; j < dw; j++) {
-		double x0 = j * sx, x1 = (j + 1) * sx, acc = 0, wsum = 0;
-		for (x = (size_t)x0; x < sw && x < x1; x++) {
-			double w = fmin(x + 1.0, x1) - fmax((double)x, x0);
-			if (w > 0)
-				acc += w * src[x], wsum += w;
+		double x0 = j * sx, x1 = fmin((j + 1) * sx, (double)sw), acc;
+		size_t a = (size_t)x0, b = (size_t)ceil(x1);
+		b = b > sw ? sw : b;
+		if (b <= a + 1) {
+			dst[j] = src[a < sw ? a : sw - 1];
+			continue;
 		}
-		dst[j] = wsum > 0 ? (float)(acc / wsum) : 0.0f;
+		acc = src[a] * (a + 1 - x0) + src[b - 1] * (x1 - (double)(b - 1));
+		for (x = a + 1; x + 1 < b; x++)
+			acc += src[x];
+		dst[j] = (float)(acc / (x1 - x0));
 	}
 }
 
