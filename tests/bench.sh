@@ -12,10 +12,13 @@ section() {
 # Engine: C forward vs PyTorch on one thread, and the OpenBLAS sgemm peak.
 if section engine; then
     W=${WEIGHTS:-weights/model.safetensors}
+    # Other work on the machine skews every figure: say how busy it was.
+    echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
     OPENBLAS_NUM_THREADS=1 "$B/tests/bench_engine" --weights "$W"
     # The same with the AVX2 kernels, as on a host without AVX-512.
     OPENBLAS_NUM_THREADS=1 "$B/tests/bench_engine" --weights "$W" --isa avx2 --no-sgemm
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tests/bench_engine.py "$W"
+    echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
 
 # Serving: HTTP -> h2o frontend -> nng -> 2 workers, with wrk (frontend/).

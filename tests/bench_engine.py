@@ -35,7 +35,8 @@ def main():
                 times.append((time.perf_counter() - t0) / iters)
             s = statistics.median(times)
             print(f"pytorch batch {batch:2d}: {s * 1e3:7.3f} ms/batch {batch / s:8.0f} images/s "
-                  f"{batch * FLOP_PER_IMAGE / s * 1e-9:6.1f} GFLOP/s")
+                  f"{batch * FLOP_PER_IMAGE / s * 1e-9:6.1f} GFLOP/s "
+                  f"(best run {min(times) * 1e3:.3f} ms)")
 
 
 if __name__ == "__main__":
