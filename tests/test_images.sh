@@ -21,8 +21,9 @@ check_set() {
         [0-9]) check_eq "$label $f" "$want" "$got" ;;
         any) check "$label $f answers (rc $rc, '$out')" \
                  sh -c "[ $rc -eq 0 ] && echo '$got' | grep -q '^[0-9]$'" ;;
-        *) check "$label $f fails with $want ($(cat "$tmp/err"))" \
-               sh -c "[ $rc -ne 0 ] && grep -q '($want)\$' '$tmp/err'" ;;
+        *) check "$label $f fails with $want, one line ($(cat "$tmp/err"))" \
+               sh -c "[ $rc -ne 0 ] && grep -q '($want)\$' '$tmp/err' &&
+                      [ \$(wc -l <'$tmp/err') -eq 1 ]" ;;
         esac
     done <"$tmp/list"
 }
