@@ -27,16 +27,18 @@ def main():
             iters = max(8, 256 // batch)
             for _ in range(iters):
                 model(x)
-            times = []
+            times, cpu = [], []
             for _ in range(runs):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.thread_time()
                 for _ in range(iters):
                     model(x)
                 times.append((time.perf_counter() - t0) / iters)
+                cpu.append((time.thread_time() - c0) / iters)
             s = statistics.median(times)
             print(f"pytorch batch {batch:2d}: {s * 1e3:7.3f} ms/batch {batch / s:8.0f} images/s "
                   f"{batch * FLOP_PER_IMAGE / s * 1e-9:6.1f} GFLOP/s "
-                  f"(best run {min(times) * 1e3:.3f} ms)")
+                  f"(best run {min(times) * 1e3:.3f} ms, "
+                  f"median CPU time {statistics.median(cpu) * 1e3:.3f} ms)")
 
 
 if __name__ == "__main__":

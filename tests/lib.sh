@@ -19,7 +19,11 @@ t_finish() {
 }
 trap 't_finish' EXIT
 trap 'exit 130' INT TERM
-tmpdir_make() { d=$(mktemp -d "${TMPDIR:-/tmp}/mnist-test.XXXXXX"); on_exit "rm -rf '$d'"; echo "$d"; }
+# One base directory per test script, removed at exit; tmpdir_make makes
+# directories inside it, so it also works from a $(...) subshell.
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mnist-test.XXXXXX")
+on_exit "rm -rf '$T_TMP'"
+tmpdir_make() { mktemp -d "$T_TMP/d.XXXXXX"; }
 # wait_for SECONDS CMD...: polls CMD every 20 ms until it succeeds or time runs out.
 wait_for() {
     limit=$1; shift
