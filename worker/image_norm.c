@@ -31,6 +31,7 @@
 
 #define MIN_CONTRAST 20.0f /* gray levels between background and ink, else blank */
 #define INK_FRAC 0.4f	   /* ink threshold: this far from background to peak */
+#define STROKE_Q 0.9       /* this quantile of the ink is full stroke (1.0) */
 #define KEEP_FRAC 0.05	   /* components smaller than this x the largest are specks */
 #define CELLS 8		   /* background grid: about CELLS cells on the long side */
 #define CELL_Q 0.2	   /* background = this quantile of a cell */
@@ -303,8 +304,8 @@ static int subtract_background(float *v, size_t w, size_t h)
 {
 	size_t big = w > h ? w : h, cell = (big + CELLS - 1) / CELLS, gx, gy, i, j, x, y;
 	float *g, *e;
-	if (cell < 4)
-		cell = 4;
+	if (cell < 8) /* a small image's cells must be larger than a stroke */
+		cell = 8;
 	gx = (w + cell - 1) / cell, gy = (h + cell - 1) / cell;
 	g = malloc(2 * gx * gy * sizeof *g);
 	if (!g)
@@ -438,10 +439,10 @@ static struct levels find_levels(const float *v, size_t w, size_t h)
 	}
 	for (b = t + 1; b < 256; b++)
 		ink[b] = hist[b];
-	hi = img_hist_quantile(ink, 0.5);
+	hi = img_hist_quantile(ink, STROKE_Q);
 	L.t = (float)t + 0.5f;
 	L.lo = (float)lo;
-	L.hi = (float)hi + 0.5f;
+	L.hi = (float)(hi > t ? hi : t + 1); /* bin 255 -> 255: clean input unchanged */
 	L.blank = L.hi <= L.lo;
 	return L;
 }
