@@ -1,0 +1,103 @@
+#!/bin/sh
+# make bench, serving section (tests/bench.sh): the whole HTTP path on
+# 127.0.0.1 with a frontend that spawns 2 workers.
+#   start -> healthy    time from exec of mnist-frontend to the first
+#                       /health 200 (workers spawned, dialled in, answering)
+#   p50, 1 client       wrk -t1 -c1, one 28x28 PNG, keep-alive
+#   predictions/s, 32   wrk -t2 -c32, 2 workers
+#   RSS                 VmRSS and VmHWM of the frontend and each worker
+#   503 without worker  curl time_total of /predict with no worker connected
+#   reconnect           workers started apart, frontend restarted: time to
+#                       healthy again
+# BENCH_SECONDS (default 10) sets the wrk durations.
+B=${B:-build}
+W=${WEIGHTS:-weights/model.safetensors}
+[ -f "$W" ] || W=$B/model-trained.safetensors
+IMG=saved_images/img_0_label_6.png
+secs=${BENCH_SECONDS:-10}
+d=$(mktemp -d "${TMPDIR:-/tmp}/mnist-bench.XXXXXX")
+pids=
+trap 'for p in $pids; do kill -9 $p 2>/dev/null; done; rm -rf "$d"' EXIT
+free_port() {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+# until_healthy PORT: seconds until /health answers 200 (polled every 1 ms).
+until_healthy() {
+    /usr/bin/python3 - "$1" <<'EOF'
+import http.client, sys, time
+t0 = time.monotonic()
+while time.monotonic() - t0 < 30:
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=1)
+        c.request("GET", "/health")
+        r = c.getresponse()
+        r.read()
+        if r.status == 200:
+            break
+    except OSError:
+        pass
+    time.sleep(0.001)
+print(f"{time.monotonic() - t0:.3f}")
+EOF
+}
+# poll CMD...: retry every 10 ms, at most 10 s.
+poll() { n=0; until "$@"; do n=$((n + 1)); [ $n -lt 1000 ] || return 1; sleep 0.01; done; }
+is_200() { [ "$(curl -s -o /dev/null -w '%{http_code}' "${url}health")" = 200 ]; }
+rss() { awk '/^VmRSS|^VmHWM/ { printf "%s %.1f MB  ", $1, $2 / 1024 }' "/proc/$1/status"; }
+
+port=$(free_port)
+mkdir -m 700 "$d/run"
+# Start-up time is measured from just before the exec: the python poller
+# starts first and the frontend right after it.
+until_healthy "$port" >"$d/healthy" &
+poller=$!
+"$B/mnist-frontend" --listen "127.0.0.1:$port" --rundir "$d/run" --spawn-workers 2 \
+    --weights "$W" --log-level warn >"$d/fe.log" 2>&1 &
+fe=$!
+pids="$fe"
+wait "$poller"
+echo "start -> healthy (2 spawned workers): $(cat "$d/healthy") s"
+
+url=http://127.0.0.1:$port/
+wrk -t1 -c1 -d"${secs}s" -s tests/post.lua "$url" >"$d/wrk1" 2>&1
+echo "1 client, keep-alive: p50 $(awk '/^p50_us/ { printf "%.2f ms", $2 / 1000 }' "$d/wrk1"), \
+$(awk '/^Requests\/sec/ { print $2 }' "$d/wrk1") predictions/s, $(grep '^wrong' "$d/wrk1")"
+wrk -t2 -c32 -d"${secs}s" --latency -s tests/post.lua "$url" >"$d/wrk32" 2>&1
+echo "32 clients, 2 workers: $(awk '/^Requests\/sec/ { print $2 }' "$d/wrk32") predictions/s, \
+p50 $(awk '/^p50_us/ { printf "%.2f ms", $2 / 1000 }' "$d/wrk32"), \
+$(grep -c 'Non-2xx' "$d/wrk32") non-2xx lines, $(grep '^wrong' "$d/wrk32")"
+echo "RSS frontend:  $(rss "$fe")"
+for w in $(pgrep -P "$fe" -f mnist-worker); do
+    echo "RSS worker $w: $(rss "$w")"
+done
+kill -TERM "$fe"
+wait "$fe"
+
+# 503 with no worker connected, and reconnect after a frontend restart.
+"$B/mnist-frontend" --listen "127.0.0.1:$port" --rundir "$d/run" --log-level warn \
+    >>"$d/fe.log" 2>&1 &
+fe=$!
+pids="$fe"
+poll curl -s -o /dev/null "${url}health"
+t=$(for i in 1 2 3 4 5; do
+    curl -s -o /dev/null -w '%{time_total}\n' -F "file=@$IMG" "${url}predict"
+done | sort -n | sed -n 3p)
+echo "503 without worker: median $t s over 5 curl calls"
+"$B/mnist-worker" --connect "ipc://$d/run/workers.sock" --weights "$W" >>"$d/w.log" 2>&1 &
+w1=$!
+"$B/mnist-worker" --connect "ipc://$d/run/workers.sock" --weights "$W" >>"$d/w.log" 2>&1 &
+w2=$!
+pids="$fe $w1 $w2"
+poll is_200
+kill -TERM "$fe"
+wait "$fe"
+until_healthy "$port" >"$d/healthy" &
+poller=$!
+"$B/mnist-frontend" --listen "127.0.0.1:$port" --rundir "$d/run" --log-level warn \
+    >>"$d/fe.log" 2>&1 &
+fe=$!
+pids="$fe $w1 $w2"
+wait "$poller"
+echo "frontend restarted, 2 workers reconnect -> healthy: $(cat "$d/healthy") s"
+kill -TERM "$fe" "$w1" "$w2"
+wait
