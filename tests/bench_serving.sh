@@ -21,14 +21,17 @@ trap 'for p in $pids; do kill -9 $p 2>/dev/null; done; rm -rf "$d"' EXIT
 free_port() {
     /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-# until_healthy PORT: seconds until /health answers 200 (polled every 1 ms).
-until_healthy() {
-    /usr/bin/python3 - "$1" <<'EOF'
-import http.client, sys, time
+# start_healthy PORT LOG CMD...: start CMD (from python, clock started just
+# before the exec) and print "SECONDS PID" once /health answers 200.
+start_healthy() {
+    /usr/bin/python3 - "$@" <<'EOF'
+import http.client, subprocess, sys, time
+port, log, cmd = int(sys.argv[1]), open(sys.argv[2], "ab"), sys.argv[3:]
 t0 = time.monotonic()
+p = subprocess.Popen(cmd, stdout=log, stderr=log)
 while time.monotonic() - t0 < 30:
     try:
-        c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=1)
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
         c.request("GET", "/health")
         r = c.getresponse()
         r.read()
@@ -37,9 +40,11 @@ while time.monotonic() - t0 < 30:
     except OSError:
         pass
     time.sleep(0.001)
-print(f"{time.monotonic() - t0:.3f}")
+print(f"{time.monotonic() - t0:.3f} {p.pid}")
 EOF
 }
+# stop PID: SIGTERM and wait (at most 10 s) until it is gone.
+stop() { kill -TERM "$1"; n=0; while kill -0 "$1" 2>/dev/null && [ $n -lt 1000 ]; do n=$((n + 1)); sleep 0.01; done; }
 # poll CMD...: retry every 10 ms, at most 10 s.
 poll() { n=0; until "$@"; do n=$((n + 1)); [ $n -lt 1000 ] || return 1; sleep 0.01; done; }
 is_200() { [ "$(curl -s -o /dev/null -w '%{http_code}' "${url}health")" = 200 ]; }
@@ -47,16 +52,11 @@ rss() { awk '/^VmRSS|^VmHWM/ { printf "%s %.1f MB  ", $1, $2 / 1024 }' "/proc/$1
 
 port=$(free_port)
 mkdir -m 700 "$d/run"
-# Start-up time is measured from just before the exec: the python poller
-# starts first and the frontend right after it.
-until_healthy "$port" >"$d/healthy" &
-poller=$!
-"$B/mnist-frontend" --listen "127.0.0.1:$port" --rundir "$d/run" --spawn-workers 2 \
-    --weights "$W" --log-level warn >"$d/fe.log" 2>&1 &
-fe=$!
+set -- $(start_healthy "$port" "$d/fe.log" "$B/mnist-frontend" --listen "127.0.0.1:$port" \
+    --rundir "$d/run" --spawn-workers 2 --weights "$W" --log-level warn)
+fe=$2
 pids="$fe"
-wait "$poller"
-echo "start -> healthy (2 spawned workers): $(cat "$d/healthy") s"
+echo "start -> healthy (2 spawned workers): $1 s"
 
 url=http://127.0.0.1:$port/
 wrk -t1 -c1 -d"${secs}s" -s tests/post.lua "$url" >"$d/wrk1" 2>&1
@@ -70,8 +70,7 @@ echo "RSS frontend:  $(rss "$fe")"
 for w in $(pgrep -P "$fe" -f mnist-worker); do
     echo "RSS worker $w: $(rss "$w")"
 done
-kill -TERM "$fe"
-wait "$fe"
+stop "$fe"
 
 # 503 with no worker connected, and reconnect after a frontend restart.
 "$B/mnist-frontend" --listen "127.0.0.1:$port" --rundir "$d/run" --log-level warn \
@@ -89,15 +88,12 @@ w1=$!
 w2=$!
 pids="$fe $w1 $w2"
 poll is_200
-kill -TERM "$fe"
-wait "$fe"
-until_healthy "$port" >"$d/healthy" &
-poller=$!
-"$B/mnist-frontend" --listen "127.0.0.1:$port" --rundir "$d/run" --log-level warn \
-    >>"$d/fe.log" 2>&1 &
-fe=$!
+stop "$fe"
+set -- $(start_healthy "$port" "$d/fe.log" "$B/mnist-frontend" --listen "127.0.0.1:$port" \
+    --rundir "$d/run" --log-level warn)
+fe=$2
 pids="$fe $w1 $w2"
-wait "$poller"
-echo "frontend restarted, 2 workers reconnect -> healthy: $(cat "$d/healthy") s"
-kill -TERM "$fe" "$w1" "$w2"
+echo "frontend restarted, 2 workers reconnect -> healthy: $1 s"
+stop "$fe"
+kill -TERM "$w1" "$w2"
 wait
