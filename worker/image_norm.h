@@ -27,9 +27,6 @@ int img_normalise(const uint8_t *px, size_t w, size_t h, int ch, float *out, cha
  * fully opaque (no compositing needed). */
 int img_backdrop(const uint8_t *ga, size_t n);
 
-/* Otsu's threshold of a 256-bin histogram: pixels > t are the bright class. */
-int img_otsu(const size_t hist[256]);
-
 /* Value v such that at least q (0..1) of the histogram's mass is <= v. */
 int img_hist_quantile(const size_t hist[256], double q);
 
