@@ -198,6 +198,14 @@ def png_variants(x, y):
         trns = [int(i * 255 / (levels - 1)) for i in range(levels)]
         out.append((f"png_palette{depth}_trns.png", dg,
                     png_bytes(idx, depth, 3, plte=pal, trns=trns, interlace=depth == 4)))
+    # a single transparent colour (tRNS) in gray and RGB images: the paper
+    dg, d = nxt()
+    g = 255 - d
+    out.append(("png_gray8_trns.png", dg, png_bytes(g, 8, 0, trns=[0, 255])))
+    dg, d = nxt()
+    g = (255 - d).astype(np.uint32)
+    rgb = np.stack([g, g, g], -1)
+    out.append(("png_rgb8_trns.png", dg, png_bytes(rgb, 8, 2, trns=[0, 255, 0, 255, 0, 255])))
     dg, d = nxt()
     out.append(("png_light_on_dark_mnist.png", dg, png_bytes(sample(x, y, dg, 1 + k // 10), 8, 0)))
     return out

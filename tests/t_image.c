@@ -477,6 +477,9 @@ static void test_steps(void)
 	CHECK(img_backdrop(ga, 4) == 255, "dark strokes on transparent: white backdrop");
 	ga[0] = 255;
 	CHECK(img_backdrop(ga, 4) == 0, "light strokes on transparent: black backdrop");
+	/* dark core with a light fringe, paper keyed out as transparent white */
+	uint8_t key[8] = {20, 255, 200, 255, 230, 255, 255, 0};
+	CHECK(img_backdrop(key, 4) == 255, "keyed-out white paper: white backdrop");
 	uint8_t op[4] = {3, 255, 9, 255};
 	CHECK(img_backdrop(op, 2) == -1, "opaque: no compositing");
 	float src[4 * 4], dst[2 * 2];

@@ -2,7 +2,8 @@
  * The normaliser. Why each step:
  * - Transparent areas are composited onto the gray that contrasts with what
  *   is drawn (img_backdrop), so "ink = what the user drew" for dark and for
- *   light strokes alike.
+ *   light strokes alike; when the transparent pixels' own colour is far
+ *   from the visible ones (a keyed-out paper colour), its side is kept.
  * - Large images are area-averaged down to IMG_WORK_MAX on the long side
  *   first; nothing after that needs more pixels, and time stays bounded.
  * - Polarity: the border ring is background in almost every upload (paper
@@ -33,6 +34,7 @@
 #define INK_FRAC 0.4f	   /* ink threshold: this far from background to peak */
 #define STROKE_Q 0.9	   /* this quantile of the ink is full stroke (1.0) */
 #define KEEP_FRAC 0.05	   /* components smaller than this x the largest are specks */
+#define KEY_CONTRAST 64.0  /* transparent colour this far from the visible mean is paper */
 #define CELLS 8		   /* background grid: about CELLS cells on the long side */
 #define CELL_Q 0.2	   /* background = this quantile of a cell */
 
@@ -119,20 +121,30 @@ void img_area_resize(const float *src, size_t sw, size_t sh, float *dst, size_t 
 
 int img_backdrop(const uint8_t *ga, size_t n)
 {
-	double sa = 0, sga = 0;
+	double sa = 0, sga = 0, sk = 0, nk = 0, v;
 	size_t i;
 	int opaque = 1;
 	for (i = 0; i < n; i++) {
-		unsigned a = ga[2 * i + 1];
+		unsigned g = ga[2 * i], a = ga[2 * i + 1];
 		sa += a;
-		sga += (double)a * ga[2 * i];
+		sga += (double)a * g;
 		opaque &= a == 255;
+		if (a == 0)
+			sk += g, nk++;
 	}
 	if (opaque)
 		return -1;
 	if (sa <= 0)
 		return 0; /* nothing visible: a blank black image */
-	return sga / sa < 128 ? 255 : 0;
+	v = sga / sa;
+	/* A transparent colour far from what is visible is a keyed-out
+	 * background (tRNS paper, a white canvas export): keep its side. */
+	if (nk > 0 && fabs(sk / nk - v) >= KEY_CONTRAST) {
+		int key = sk / nk < 128 ? 0 : 255;
+		if (fabs(key - v) >= KEY_CONTRAST) /* and the drawing still shows */
+			return key;
+	}
+	return v < 128 ? 255 : 0;
 }
 
 struct gray_src {

@@ -23,8 +23,12 @@ int img_normalise(const uint8_t *px, size_t w, size_t h, int ch, float *out, cha
 
 /* The gray (0 or 255) that transparent areas are composited onto: the one
  * that contrasts with the alpha-weighted mean of the visible pixels, so dark
- * strokes land on white and light strokes on black. -1 when the image is
- * fully opaque (no compositing needed). */
+ * strokes land on white and light strokes on black, unless the fully
+ * transparent pixels' stored gray is at least 64 levels from that mean (a
+ * keyed-out paper colour, as with tRNS): then the side of that gray, if
+ * it is also 64 levels from the visible mean. -1
+ * when the image is fully opaque (no compositing needed). ga: n gray+alpha
+ * pairs. */
 int img_backdrop(const uint8_t *ga, size_t n);
 
 /* Value v such that at least q (0..1) of the histogram's mass is <= v. */
