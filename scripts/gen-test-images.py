@@ -247,6 +247,11 @@ def photo_variants(x, y, rng):
         dg = (7 * i + 2) % 10
         img = paper_photo(rng, sample(x, y, dg, 40 + i), 320, 240)
         out.append((f"photo_paper{i}.jpg", dg, jpeg_bytes(img, quality=80)))
+    for i in range(2):  # chalk on a blackboard: light on dark, same troubles
+        dg = (3 * i + 5) % 10
+        img = paper_photo(rng, sample(x, y, dg, 45 + i), 300, 220)
+        img = Image.fromarray(255 - np.asarray(img))
+        out.append((f"photo_board{i}.jpg", dg, jpeg_bytes(img, quality=80)))
     for i, light in enumerate((False, True)):
         dg = (5 * i + 3) % 10
         img = canvas(rng, sample(x, y, dg, 50 + i), 200, light)
