@@ -678,11 +678,20 @@ void http_stop_accepting(struct http_server *s)
 	}
 }
 
+bool http_busy(const struct http_server *s)
+{
+	return s && !h2o_linklist_is_empty((h2o_linklist_t *)&s->ctx.http1._conns);
+}
+
 void http_free(struct http_server *s)
 {
 	if (!s)
 		return;
 	http_stop_accepting(s);
+	/* h2o 2.2 cannot close HTTP/1 connections from outside, and disposing
+	 * the context under a live one aborts: leave it all to the exit. */
+	if (http_busy(s))
+		return;
 	h2o_context_dispose(&s->ctx);
 	h2o_config_dispose(&s->globalconf);
 	free(s);

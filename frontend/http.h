@@ -24,6 +24,7 @@
 #include "backend.h"
 
 #include <h2o.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct static_site;
@@ -48,6 +49,11 @@ int http_port(const struct http_server *s);
  * /predict and Connection: close from now on. */
 void http_stop_accepting(struct http_server *s);
 
+/* Some client connection is still open (keep-alive or being written). */
+bool http_busy(const struct http_server *s);
+
+/* Free everything, unless connections are still open (see http.c): then
+ * the server is left as it is for the process exit to reclaim. */
 void http_free(struct http_server *s);
 
 #endif

@@ -224,6 +224,22 @@ static int default_worker_bin(char *out, size_t len)
 	return k < 0 || (size_t)k >= len ? -1 : 0;
 }
 
+/* The URL to paste into a browser or curl: a wildcard address becomes
+ * localhost. */
+static void print_url(const char *listen, int port)
+{
+	const char *colon = strrchr(listen, ':');
+	size_t n = colon ? (size_t)(colon - listen) : 0;
+	int wild = n == 0 || (n == 7 && !strncmp(listen, "0.0.0.0", 7)) ||
+		   (n == 4 && !strncmp(listen, "[::]", 4));
+
+	if (wild)
+		printf("mnist-frontend: serving on http://localhost:%d/\n", port);
+	else
+		printf("mnist-frontend: serving on http://%.*s:%d/\n", (int)n, listen, port);
+	fflush(stdout);
+}
+
 static void unlink_ipc(const char *url)
 {
 	if (url && !strncmp(url, "ipc://", 6))
@@ -405,13 +421,15 @@ int main(int argc, char **argv)
 	start_watchdog(&app);
 	log_info("serving on http://%s (workers: %s, api: %s, spawning %lu)", o.listen, workers_url,
 		 api_url, o.spawn);
-	printf("mnist-frontend: http://%s/ (port %d)\n", o.listen, http_port(app.http));
-	fflush(stdout);
+	print_url(o.listen, http_port(app.http));
 	sd_notify(0, "READY=1");
 	while (app.state != DONE) {
 		h2o_evloop_run(app.loop, app.state == RUNNING ? INT32_MAX : 50);
 		step(&app);
 	}
+	/* Let the last answers go out (draining answers say Connection: close). */
+	for (int i = 0; i < 50 && http_busy(app.http); i++)
+		h2o_evloop_run(app.loop, 10);
 	stop(&app, workers_url, api_url);
 	h2o_socket_read_stop(app.sigsock);
 	h2o_socket_close(app.sigsock);

@@ -157,9 +157,31 @@ check "504 detail" sh -c "jq -r .detail '$d/body' | grep -q 'No inference worker
 check "/health turns 503 when the worker stops answering" wait_for 10 unhealthy
 kill -CONT "$w1"
 check "and 200 when it answers again" wait_for 10 healthy
+kill -STOP "$w1"
+curl -s -m 0.1 -F "file=@$IMG" "$url/predict" >/dev/null
+kill -CONT "$w1"
+check "a client that leaves before its answer does not disturb the frontend" wait_for 10 healthy
+check_eq "next request served" 6 "$(curl -s -F "file=@$IMG" "$url/predict" | jq -r .digit)"
+
+# --- SIGTERM drains a request in flight -------------------------------------
+kill -TERM "$fe_pid"; wait "$fe_pid"
+"$FE" --listen "127.0.0.1:$port" --rundir "$rundir" >>"$d/a.log" 2>&1 &
+fe_pid=$!
+on_exit "kill -9 $fe_pid"
+check "healthy again" wait_for 10 healthy
+kill -STOP "$w1"
+curl -s -o "$d/drained" -w '%{http_code}' -F "file=@$IMG" "$url/predict" >"$d/drained.code" &
+curl_pid=$!
+check "request in flight" wait_for 10 sh -c "curl -s '$url/metrics' | grep -q '^mnist_inflight_requests 1'"
+kill -TERM "$fe_pid"
+check "draining frontend waits for it" kill -0 "$fe_pid"
+kill -CONT "$w1"
+wait "$curl_pid"
+wait "$fe_pid"
+check_eq "frontend exits 0 after the drain" 0 "$?"
+check_eq "the drained request got its answer" '200 6' "$(cat "$d/drained.code") $(jq -r .digit "$d/drained")"
 
 # --- supervisor: a worker SIGKILLed under a stream of requests --------------
-kill -TERM "$fe_pid"; wait "$fe_pid"
 kill -9 "$w1"
 start_frontend s --spawn-workers 2 --weights "$W"
 check "spawned workers make it healthy" wait_for 10 sh -c "[ \$(curl -s '$url/health' | jq .workers) = 2 ]"
