@@ -55,6 +55,9 @@ static int spawn(struct supervisor *s, struct child *c)
 		/* Only async-signal-safe calls until exec. */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Own process group: a terminal's Ctrl-C reaches the frontend
+		 * only, which then stops the workers in order. */
+		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
 			_exit(1);
