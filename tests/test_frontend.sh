@@ -56,6 +56,10 @@ check "503 carries Retry-After" grep -qi '^retry-after: 1' "$d/hdr"
 check "503 comes at once, not after a timeout (${t#* } s)" \
     awk "BEGIN { exit !(${t#* } < 1.0) }"
 
+"$CL" --rundir "$rundir" "$IMG" >"$d/cl.out" 2>&1
+check_eq "broker without worker: error reply, not silence" 'unavailable' \
+    "$(grep -o 'unavailable' "$d/cl.out" | head -1)"
+
 # --- two workers started apart (systemd style) ------------------------------
 start_worker "$rundir"; w1=$wk_pid
 start_worker "$rundir"; w2=$wk_pid
@@ -165,7 +169,7 @@ check_eq "next request served" 6 "$(curl -s -F "file=@$IMG" "$url/predict" | jq 
 
 # --- SIGTERM drains a request in flight -------------------------------------
 kill -TERM "$fe_pid"; wait "$fe_pid"
-"$FE" --listen "127.0.0.1:$port" --rundir "$rundir" >>"$d/a.log" 2>&1 &
+"$FE" --listen "127.0.0.1:$port" --rundir "$rundir" --max-inflight 1 >>"$d/a.log" 2>&1 &
 fe_pid=$!
 on_exit "kill -9 $fe_pid"
 check "healthy again" wait_for 10 healthy
@@ -173,6 +177,8 @@ kill -STOP "$w1"
 curl -s -o "$d/drained" -w '%{http_code}' -F "file=@$IMG" "$url/predict" >"$d/drained.code" &
 curl_pid=$!
 check "request in flight" wait_for 10 sh -c "curl -s '$url/metrics' | grep -q '^mnist_inflight_requests 1'"
+check_eq "above --max-inflight: 503" '503 Too many requests in flight' \
+    "$(code -F "file=@$IMG" "$url/predict") $(detail)"
 kill -TERM "$fe_pid"
 check "draining frontend waits for it" kill -0 "$fe_pid"
 kill -CONT "$w1"
