@@ -644,6 +644,9 @@ int http_start(const struct http_opts *opts, h2o_loop_t *loop, struct backend *b
 	h2o_config_init(&srv->globalconf);
 	srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("mnist-frontend"));
 	srv->globalconf.max_request_entity_size = opts->max_upload + FRAMING_SLACK;
+	/* HTTP/1.1 only: no h2c upgrade (the drain and exit paths track
+	 * HTTP/1 connections). */
+	srv->globalconf.http1.upgrade_to_http2 = 0;
 	host = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")),
 					65535);
 	path = h2o_config_register_path(host, "/", 0);
