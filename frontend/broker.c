@@ -72,7 +72,8 @@ static void on_rep(void *arg)
 	nng_msg *m;
 
 	if (atomic_load(&s->br->closing) || rv == NNG_ECLOSED) {
-		if (rv != 0 && s->stage == B_REPLY)
+		/* A reply not sent, or a request received as we close. */
+		if ((rv != 0 && s->stage == B_REPLY) || (rv == 0 && s->stage == B_RECV))
 			nng_msg_free(nng_aio_get_msg(s->rep_aio));
 		return;
 	}
