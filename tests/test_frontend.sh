@@ -122,6 +122,10 @@ for f in saved_images/img_1*.png "$d/six.jpg"; do
     [ "$h" = "$n" ] || { same=0; echo "# $f: http '$h' broker '$n'"; }
 done
 check_eq "broker and HTTP give identical answers" 1 "$same"
+files=$(for i in 1 2 3 4 5; do ls saved_images/*.png; done)
+"$CL" --rundir "$rundir" --concurrency 16 $files >"$d/bulk" 2>&1
+check_eq "broker: 100 requests, 16 at once, all correct" 100 \
+    "$(awk '{ n = split($1, a, "_label_"); if (a[2] == $2 ".png") c++ } END { print c + 0 }' "$d/bulk")"
 
 # --- parallel correctness ---------------------------------------------------
 for k in 1 2 3 4; do
