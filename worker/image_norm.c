@@ -31,10 +31,11 @@
 #include <string.h>
 
 #define MIN_CONTRAST 20.0f /* gray levels between background and ink, else blank */
-#define INK_FRAC 0.4f	   /* ink threshold: this far from background to peak */
+#define INK_FRAC 0.5f	   /* ink threshold: this far from background to peak */
 #define STROKE_Q 0.9	   /* this quantile of the ink is full stroke (1.0) */
 #define KEEP_FRAC 0.05	   /* components smaller than this x the largest are specks */
 #define KEY_CONTRAST 64.0  /* transparent colour this far from the visible mean is paper */
+#define INNER_FRAC 0.2	   /* an inner component this big makes frame-touching ones clutter */
 #define CELLS 8		   /* background grid: about CELLS cells on the long side */
 #define CELL_Q 0.2	   /* background = this quantile of a cell */
 
@@ -202,7 +203,7 @@ int img_hist_quantile(const size_t hist[256], double q)
 static void blur_extremes(const float *v, size_t w, size_t h, float *lo, float *hi)
 {
 	size_t x, y;
-	*lo = 255, *hi = 0;
+	*lo = INFINITY, *hi = -INFINITY;
 	for (y = 0; y < h; y++)
 		for (x = 0; x < w; x++) {
 			size_t y0 = y ? y - 1 : 0, y1 = y + 2 < h ? y + 2 : h;
@@ -216,34 +217,8 @@ static void blur_extremes(const float *v, size_t w, size_t h, float *lo, float *
 		}
 }
 
-/* Median of the outer ring (about 1/16 of the short side wide). */
-static int border_median(const float *v, size_t w, size_t h)
-{
-	size_t hist[256] = {0}, r = (w < h ? w : h) / 16, x, y;
-	if (r < 1)
-		r = 1;
-	for (y = 0; y < h; y++)
-		for (x = 0; x < w; x++) {
-			float f = v[y * w + x];
-			if (y < r || y >= h - r || x < r || x >= w - r)
-				hist[f <= 0 ? 0 : f >= 255 ? 255 : (int)f]++;
-		}
-	return img_hist_quantile(hist, 0.5);
-}
-
-/* Make the ink bright: invert when the background (the border) is nearer
- * the bright end of the image's range than the dark end. */
-static void fix_polarity(float *v, size_t w, size_t h)
-{
-	size_t i, n = w * h;
-	float lo, hi, bg = (float)border_median(v, w, h);
-	blur_extremes(v, w, h, &lo, &hi);
-	if (bg - lo > hi - bg)
-		for (i = 0; i < n; i++)
-			v[i] = 255.0f - v[i];
-}
-
-static float cell_quantile(const float *v, size_t w, size_t x0, size_t y0, size_t x1, size_t y1)
+static float cell_quantile(const float *v, size_t w, size_t x0, size_t y0, size_t x1, size_t y1,
+			   double q)
 {
 	size_t hist[256] = {0}, x, y;
 	for (y = y0; y < y1; y++)
@@ -251,7 +226,7 @@ static float cell_quantile(const float *v, size_t w, size_t x0, size_t y0, size_
 			float f = v[y * w + x];
 			hist[f <= 0 ? 0 : f >= 255 ? 255 : (int)f]++;
 		}
-	return (float)img_hist_quantile(hist, CELL_Q);
+	return (float)img_hist_quantile(hist, q);
 }
 
 /* g (gx x gy) through a 3x3 median into e: a cell covered by a thick
@@ -262,7 +237,7 @@ static void median3(const float *g, size_t gx, size_t gy, float *e)
 	size_t i, j;
 	for (j = 0; j < gy; j++)
 		for (i = 0; i < gx; i++) {
-			float n[9];
+			float n[9] = {0};
 			size_t a, b, k = 0, p, q;
 			for (b = j ? j - 1 : 0; b <= j + 1 && b < gy; b++)
 				for (a = i ? i - 1 : 0; a <= i + 1 && a < gx; a++)
@@ -289,8 +264,10 @@ static float interp(const float *e, size_t gx, size_t gy, size_t cell, size_t x,
 		       ty * ((1 - tx) * e[j1 * gx + i] + tx * e[j1 * gx + i1]));
 }
 
-/* v -= smooth background estimate, clamped at 0. */
-static int subtract_background(float *v, size_t w, size_t h)
+/* The smooth background of v into bg (w x h): the q-quantile of each cell
+ * (about CELLS on the long side, at least 8 pixels), median-filtered over
+ * the cell grid, interpolated bilinearly. */
+static int estimate_background(const float *v, size_t w, size_t h, double q, float *bg)
 {
 	size_t big = w > h ? w : h, cell = (big + CELLS - 1) / CELLS, gx, gy, i, j, x, y;
 	float *g, *e;
@@ -305,12 +282,71 @@ static int subtract_background(float *v, size_t w, size_t h)
 		for (i = 0; i < gx; i++)
 			g[j * gx + i] = cell_quantile(v, w, i * cell, j * cell,
 						      (i + 1) * cell < w ? (i + 1) * cell : w,
-						      (j + 1) * cell < h ? (j + 1) * cell : h);
+						      (j + 1) * cell < h ? (j + 1) * cell : h, q);
 	median3(g, gx, gy, e);
 	for (y = 0; y < h; y++)
 		for (x = 0; x < w; x++)
-			v[y * w + x] = fmaxf(0.0f, v[y * w + x] - interp(e, gx, gy, cell, x, y));
+			bg[y * w + x] = interp(e, gx, gy, cell, x, y);
 	free(g);
+	return 0;
+}
+
+/* v -= its background (a low quantile, below bright ink), clamped at 0. */
+static int subtract_background(float *v, size_t w, size_t h, float *tmp)
+{
+	size_t i;
+	int rc = estimate_background(v, w, h, CELL_Q, tmp);
+	for (i = 0; rc == 0 && i < w * h; i++)
+		v[i] = fmaxf(0.0f, v[i] - tmp[i]);
+	return rc;
+}
+
+/* Median of the outer ring (about 1/16 of the short side wide). */
+static int border_median(const float *v, size_t w, size_t h)
+{
+	size_t hist[256] = {0}, r = (w < h ? w : h) / 16, x, y;
+	if (r < 1)
+		r = 1;
+	for (y = 0; y < h; y++)
+		for (x = 0; x < w; x++) {
+			float f = v[y * w + x];
+			if (y < r || y >= h - r || x < r || x >= w - r)
+				hist[f <= 0 ? 0 : f >= 255 ? 255 : (int)f]++;
+		}
+	return img_hist_quantile(hist, 0.5);
+}
+
+/* Where a lies between -b and c, as -1..1 (0 when both are 0). */
+static float balance(float b, float c)
+{
+	return b + c > 0 ? (b - c) / (b + c) : 0.0f;
+}
+
+/* Make the ink bright. Two votes, each from -1 (ink is bright) to 1 (ink
+ * is dark), are added:
+ * - the border ring is background in almost every upload, so its median
+ *   is compared with the darkest and brightest 3x3 means (not percentiles:
+ *   a small digit is too few pixels); this holds for tight crops and bold
+ *   strokes;
+ * - ink is the strongest local departure from the background (the median
+ *   per cell, favouring neither side): a shadow edge or a lighting
+ *   gradient leaves residuals on both sides, a stroke on one; this holds
+ *   when a shadow or dark corner covers the border. */
+static int fix_polarity(float *v, size_t w, size_t h, float *tmp)
+{
+	size_t i, n = w * h;
+	float lo, hi, rlo, rhi, bg = (float)border_median(v, w, h), vote;
+	int rc = estimate_background(v, w, h, 0.5, tmp);
+	if (rc < 0)
+		return rc;
+	blur_extremes(v, w, h, &lo, &hi);
+	for (i = 0; i < n; i++)
+		tmp[i] = v[i] - tmp[i];
+	blur_extremes(tmp, w, h, &rlo, &rhi);
+	vote = balance(bg - lo, hi - bg) + balance(-rlo, rhi);
+	if (vote > 0)
+		for (i = 0; i < n; i++)
+			v[i] = 255.0f - v[i];
 	return 0;
 }
 
@@ -320,24 +356,16 @@ struct box {
 	size_t x0, y0, x1, y1; /* inclusive-exclusive */
 };
 
-/* Label 8-connected components of v > t; keep those with at least KEEP_FRAC
- * of the largest one's area. Returns the union box (empty if none) and
- * zeroes v at pixels of dropped components. */
-static int keep_ink(float *v, size_t w, size_t h, float t, struct box *bb)
+/* 8-connected components of v > t into label (0 = none, else 1..count);
+ * stack holds w * h entries. Returns the count. */
+static size_t label_components(const float *v, size_t w, size_t h, float t, uint32_t *label,
+			       uint32_t *stack)
 {
-	size_t n = w * h, i, ncomp = 0, top, largest = 0;
-	uint32_t *label = calloc(n, sizeof *label), *stack = malloc(n * sizeof *stack);
-	size_t *area = NULL;
-	int rc = ERR_NOMEM;
-
-	bb->x0 = w, bb->y0 = h, bb->x1 = 0, bb->y1 = 0;
-	if (!label || !stack)
-		goto out;
+	size_t n = w * h, i, ncomp = 0, top;
 	for (i = 0; i < n; i++) {
 		if (v[i] <= t || label[i])
 			continue;
-		ncomp++;
-		label[i] = (uint32_t)ncomp;
+		label[i] = (uint32_t)++ncomp;
 		stack[0] = (uint32_t)i, top = 1;
 		while (top) {
 			size_t p = stack[--top], px = p % w, py = p / w;
@@ -352,19 +380,61 @@ static int keep_ink(float *v, size_t w, size_t h, float t, struct box *bb)
 				}
 		}
 	}
-	area = calloc(ncomp + 1, sizeof *area);
-	if (!area)
-		goto out;
-	for (i = 0; i < n; i++)
-		area[label[i]]++;
-	for (i = 1; i <= ncomp; i++)
+	return ncomp;
+}
+
+/* Which components are ink. Specks (under KEEP_FRAC of the reference area)
+ * are not. Components touching the frame are clutter (a shadow edge, the
+ * edge of the paper, the table) when a component of at least INNER_FRAC
+ * of the largest one's area lies clear of the frame; otherwise (a tight
+ * crop) they are the digit. */
+static void select_ink(const size_t *area, const uint8_t *edge, size_t ncomp, uint8_t *keep)
+{
+	size_t i, largest = 0, inner = 0, ref;
+	int drop_edge;
+	for (i = 1; i <= ncomp; i++) {
 		largest = area[i] > largest ? area[i] : largest;
+		if (!edge[i])
+			inner = area[i] > inner ? area[i] : inner;
+	}
+	drop_edge = inner > 0 && (double)inner >= INNER_FRAC * (double)largest;
+	ref = drop_edge ? inner : largest;
+	keep[0] = 0;
+	for (i = 1; i <= ncomp; i++)
+		keep[i] = (!drop_edge || !edge[i]) && (double)area[i] >= KEEP_FRAC * (double)ref;
+}
+
+/* Find the ink components of v > t. Returns their union box (empty if
+ * none) and zeroes v at the pixels of dropped components. */
+static int keep_ink(float *v, size_t w, size_t h, float t, struct box *bb)
+{
+	size_t n = w * h, i, ncomp;
+	uint32_t *label = calloc(n, sizeof *label), *stack = malloc(n * sizeof *stack);
+	size_t *area = NULL;
+	uint8_t *edge = NULL, *keep = NULL;
+	int rc = ERR_NOMEM;
+
+	bb->x0 = w, bb->y0 = h, bb->x1 = 0, bb->y1 = 0;
+	if (!label || !stack)
+		goto out;
+	ncomp = label_components(v, w, h, t, label, stack);
+	area = calloc(ncomp + 1, sizeof *area);
+	edge = calloc(ncomp + 1, 1);
+	keep = malloc(ncomp + 1);
+	if (!area || !edge || !keep)
+		goto out;
 	for (i = 0; i < n; i++) {
 		size_t x = i % w, y = i / w;
-		if (!label[i])
-			continue;
-		if ((double)area[label[i]] < KEEP_FRAC * (double)largest) {
-			v[i] = 0;
+		area[label[i]]++;
+		if (x == 0 || y == 0 || x == w - 1 || y == h - 1)
+			edge[label[i]] = 1;
+	}
+	select_ink(area, edge, ncomp, keep);
+	for (i = 0; i < n; i++) {
+		size_t x = i % w, y = i / w;
+		if (!keep[label[i]]) {
+			if (label[i])
+				v[i] = 0;
 			continue;
 		}
 		bb->x0 = x < bb->x0 ? x : bb->x0, bb->x1 = x + 1 > bb->x1 ? x + 1 : bb->x1;
@@ -372,6 +442,8 @@ static int keep_ink(float *v, size_t w, size_t h, float t, struct box *bb)
 	}
 	rc = 0;
 out:
+	free(keep);
+	free(edge);
 	free(area);
 	free(stack);
 	free(label);
@@ -509,10 +581,15 @@ static int normalise_plane(float *v, size_t w, size_t h, float *out)
 {
 	struct levels L;
 	struct box bb;
-	int rc;
+	float *tmp = malloc(w * h * sizeof *tmp);
+	int rc = ERR_NOMEM;
 
-	fix_polarity(v, w, h);
-	rc = subtract_background(v, w, h);
+	if (!tmp)
+		return rc;
+	rc = fix_polarity(v, w, h, tmp);
+	if (rc == 0)
+		rc = subtract_background(v, w, h, tmp);
+	free(tmp);
 	if (rc < 0)
 		return rc;
 	L = find_levels(v, w, h);
