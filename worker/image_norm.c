@@ -6,16 +6,15 @@
  *   from the visible ones (a keyed-out paper colour), its side is kept.
  * - Large images are area-averaged down to IMG_WORK_MAX on the long side
  *   first; nothing after that needs more pixels, and time stays bounded.
- * - Polarity: the border ring is background in almost every upload (paper
- *   margin, canvas, MNIST's black frame), so its median is compared with
- *   the darkest and brightest 3x3 means (a small digit is too few pixels
- *   for percentiles); the ink is made the bright end.
+ * - Polarity: two votes (fix_polarity): the border ring's median against
+ *   the darkest and brightest 3x3 means, and the sign of the strongest
+ *   local departure from the background; the ink is made the bright end.
  * - Uneven lighting and paper texture: a coarse background estimate (a low
  *   percentile per cell, median-filtered over the cell grid so cells under
  *   thick strokes do not count, interpolated bilinearly) is subtracted.
  * - A threshold at INK_FRAC of the peak stroke contrast separates ink from
  *   what is left of the background; connected components of the ink mask
- *   drop specks; the background's median and MAD give the floor below
+ *   drop specks and frame-touching clutter (select_ink); the background's median and MAD give the floor below
  *   which a pixel is noise. Intensities are stretched so the 90th percentile
  *   of the ink is 1.0, as in MNIST (the identity on an MNIST digit).
  * - The ink's bounding box is area-averaged into 20x20 (aspect kept) and
