@@ -14,9 +14,10 @@
  *   thick strokes do not count, interpolated bilinearly) is subtracted.
  * - A threshold at INK_FRAC of the peak stroke contrast separates ink from
  *   what is left of the background; connected components of the ink mask
- *   drop specks and frame-touching clutter (select_ink); the background's median and MAD give the floor below
- *   which a pixel is noise. Intensities are stretched so the 90th percentile
- *   of the ink is 1.0, as in MNIST (the identity on an MNIST digit).
+ *   drop specks and frame-touching clutter (select_ink); the background's
+ *   median and MAD give the floor below which a pixel is noise.
+ *   Intensities are stretched so the 90th percentile of the ink is 1.0,
+ *   as in MNIST (the identity on an MNIST digit).
  * - The ink's bounding box is area-averaged into 20x20 (aspect kept) and
  *   placed in 28x28 by its centre of mass, as MNIST was built. An MNIST
  *   digit has a 20-pixel box already, so it passes through unchanged.
