@@ -241,6 +241,23 @@ static struct mem encode_jpeg(J_COLOR_SPACE in, J_COLOR_SPACE store, int progres
 	return m;
 }
 
+/* Stray bytes between markers (some cameras write them): a benign warning,
+ * the pixels are intact and the image decodes the same. */
+static void test_extraneous(const uint8_t *p, size_t n, const float *want)
+{
+	uint8_t *c = malloc(n + 3);
+	float out[784];
+	char err[ERR_MAX];
+	size_t seg = 4 + ((size_t)p[4] << 8 | p[5]); /* SOI, then APP0 (JFIF) */
+	memcpy(c, p, seg);
+	memcpy(c + seg, "\x12\x34\x56", 3);
+	memcpy(c + seg + 3, p + seg, n - seg);
+	int rc = img_to_mnist(c, n + 3, NULL, out, err);
+	CHECK(p[2] == 0xff && p[3] == 0xe0 && rc == 0 && max_diff(out, want) == 0,
+	      "JPEG with stray bytes between markers decodes (rc %d %s)", rc, rc ? err : "");
+	free(c);
+}
+
 static void test_jpeg_variants(const float *ref)
 {
 	struct {
@@ -264,6 +281,8 @@ static void test_jpeg_variants(const float *ref)
 			      mean_diff(out, ref));
 			if (i == 1 && prog == 1)
 				test_damage(m.p, m.n, "JPEG");
+			if (i == 1 && prog == 0)
+				test_extraneous(m.p, m.n, out);
 			free(m.p);
 		}
 	/* Large photo: decoded through DCT scaling, still the same shape. */

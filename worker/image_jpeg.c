@@ -5,9 +5,10 @@
  * chroma work); CMYK and YCCK decode to CMYK and are converted here, with
  * Adobe's inverted storage honoured. DCT scaling picks the smallest M/8 that
  * keeps the short side at IMG_JPEG_TARGET or more, so a 4000x3000 photo is
- * decoded at 500x375. Every library message, warnings included, ends the
- * decode: a corrupt or truncated file is invalid, never "mostly decoded",
- * and never printed. A progress monitor caps the number of progressive
+ * decoded at 500x375. Every library error and corrupt-data warning ends
+ * the decode (only warnings that leave the pixels intact pass): a corrupt
+ * or truncated file is invalid, never "mostly decoded", and nothing is
+ * printed. A progress monitor caps the number of progressive
  * scans, the known way to make a tiny file take minutes.
  */
 #include "image_decode.h"
@@ -17,6 +18,7 @@
 #include <stdio.h> /* before jpeglib.h, which uses FILE */
 
 #include <jpeglib.h>
+#include <jerror.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,10 +59,20 @@ static void on_error_exit(j_common_ptr cinfo)
 	fail(cinfo, ERR_INVALID, NULL);
 }
 
-/* level -1 is a corrupt-data warning; trace messages (level >= 0) are fine. */
+/* Warnings that leave the pixels intact: stray bytes between markers (many
+ * phone cameras write them), an unknown JFIF version, an unknown Adobe
+ * transform code, a bad ICC marker (we ignore ICC anyway). */
+static int benign(int code)
+{
+	return code == JWRN_EXTRANEOUS_DATA || code == JWRN_JFIF_MAJOR ||
+	       code == JWRN_ADOBE_XFORM || code == JWRN_BOGUS_ICC;
+}
+
+/* level -1 is a warning: corrupt data unless benign. Trace messages (level
+ * >= 0) are fine. */
 static void on_emit(j_common_ptr cinfo, int level)
 {
-	if (level < 0)
+	if (level < 0 && !benign(cinfo->err->msg_code))
 		fail(cinfo, ERR_INVALID, NULL);
 }
 
