@@ -114,7 +114,7 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for kind, floor, n in (("paper", FLOOR, N), ("canvas", FLOOR, N),
-                               ("shadow", FLOOR, N // 2), ("shadow-hard", 50.0, N // 2)):
+                               ("shadow", FLOOR, N // 2), ("shadow-hard", 70.0, N // 2)):
             labels = evalset(gen, tmp, kind, n)
             files = sorted(labels)
             ours = accuracy(predict(files), labels)

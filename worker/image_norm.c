@@ -14,7 +14,7 @@
  *   thick strokes do not count, interpolated bilinearly) is subtracted.
  * - A threshold at INK_FRAC of the peak stroke contrast separates ink from
  *   what is left of the background; connected components of the ink mask
- *   drop specks and frame-touching clutter (select_ink); the background's
+ *   drop specks, frame-touching clutter and far-away marks (select_ink); the background's
  *   median and MAD give the floor below which a pixel is noise.
  *   Intensities are stretched so the 90th percentile of the ink is 1.0,
  *   as in MNIST (the identity on an MNIST digit).
@@ -36,6 +36,7 @@
 #define KEEP_FRAC 0.05	   /* components smaller than this x the largest are specks */
 #define KEY_CONTRAST 64.0  /* transparent colour this far from the visible mean is paper */
 #define INNER_FRAC 0.2	   /* an inner component this big makes frame-touching ones clutter */
+#define NEAR_FRAC 0.5	   /* ink farther than this x the main stroke size is clutter */
 #define CELLS 8		   /* background grid: about CELLS cells on the long side */
 #define CELL_Q 0.2	   /* background = this quantile of a cell */
 
@@ -383,25 +384,58 @@ static size_t label_components(const float *v, size_t w, size_t h, float t, uint
 	return ncomp;
 }
 
-/* Which components are ink. Specks (under KEEP_FRAC of the reference area)
- * are not. Components touching the frame are clutter (a shadow edge, the
- * edge of the paper, the table) when a component of at least INNER_FRAC
- * of the largest one's area lies clear of the frame; otherwise (a tight
- * crop) they are the digit. */
-static void select_ink(const size_t *area, const uint8_t *edge, size_t ncomp, uint8_t *keep)
+struct comp {
+	size_t area;
+	struct box b;
+	int edge; /* touches the image frame */
+};
+
+static size_t box_gap(const struct box *a, const struct box *b)
 {
-	size_t i, largest = 0, inner = 0, ref;
+	size_t dx = a->x0 > b->x1 ? a->x0 - b->x1 : b->x0 > a->x1 ? b->x0 - a->x1 : 0;
+	size_t dy = a->y0 > b->y1 ? a->y0 - b->y1 : b->y0 > a->y1 ? b->y0 - a->y1 : 0;
+	return dx > dy ? dx : dy;
+}
+
+/* Which components (1..ncomp) are ink. Specks (under KEEP_FRAC of the
+ * reference area) are not. Components touching the frame are clutter (a
+ * shadow edge, the edge of the sheet, the table) when a component of at
+ * least INNER_FRAC of the largest one's area lies clear of the frame;
+ * otherwise (a tight crop) they are the digit. Of the rest, only those
+ * within NEAR_FRAC of the main component's size from it belong to the
+ * digit: a digit's strokes are close together, clutter is not. */
+static void select_ink(const struct comp *c, size_t ncomp, uint8_t *keep)
+{
+	size_t i, largest = 0, inner = 0, ref, main = 0, reach;
 	int drop_edge;
 	for (i = 1; i <= ncomp; i++) {
-		largest = area[i] > largest ? area[i] : largest;
-		if (!edge[i])
-			inner = area[i] > inner ? area[i] : inner;
+		largest = c[i].area > largest ? c[i].area : largest;
+		if (!c[i].edge)
+			inner = c[i].area > inner ? c[i].area : inner;
 	}
 	drop_edge = inner > 0 && (double)inner >= INNER_FRAC * (double)largest;
 	ref = drop_edge ? inner : largest;
 	keep[0] = 0;
+	for (i = 1; i <= ncomp; i++) {
+		keep[i] =
+		    (!drop_edge || !c[i].edge) && (double)c[i].area >= KEEP_FRAC * (double)ref;
+		if (keep[i] && (!main || c[i].area > c[main].area))
+			main = i;
+	}
+	if (!main)
+		return;
+	reach = c[main].b.x1 - c[main].b.x0 > c[main].b.y1 - c[main].b.y0
+		    ? c[main].b.x1 - c[main].b.x0
+		    : c[main].b.y1 - c[main].b.y0;
+	reach = (size_t)(NEAR_FRAC * (double)reach);
 	for (i = 1; i <= ncomp; i++)
-		keep[i] = (!drop_edge || !edge[i]) && (double)area[i] >= KEEP_FRAC * (double)ref;
+		keep[i] = keep[i] && box_gap(&c[i].b, &c[main].b) <= reach;
+}
+
+static void box_add(struct box *b, size_t x, size_t y)
+{
+	b->x0 = x < b->x0 ? x : b->x0, b->x1 = x + 1 > b->x1 ? x + 1 : b->x1;
+	b->y0 = y < b->y0 ? y : b->y0, b->y1 = y + 1 > b->y1 ? y + 1 : b->y1;
 }
 
 /* Find the ink components of v > t. Returns their union box (empty if
@@ -410,41 +444,38 @@ static int keep_ink(float *v, size_t w, size_t h, float t, struct box *bb)
 {
 	size_t n = w * h, i, ncomp;
 	uint32_t *label = calloc(n, sizeof *label), *stack = malloc(n * sizeof *stack);
-	size_t *area = NULL;
-	uint8_t *edge = NULL, *keep = NULL;
+	struct comp *c = NULL;
+	uint8_t *keep = NULL;
 	int rc = ERR_NOMEM;
 
 	bb->x0 = w, bb->y0 = h, bb->x1 = 0, bb->y1 = 0;
 	if (!label || !stack)
 		goto out;
 	ncomp = label_components(v, w, h, t, label, stack);
-	area = calloc(ncomp + 1, sizeof *area);
-	edge = calloc(ncomp + 1, 1);
+	c = calloc(ncomp + 1, sizeof *c);
 	keep = malloc(ncomp + 1);
-	if (!area || !edge || !keep)
+	if (!c || !keep)
 		goto out;
+	for (i = 0; i <= ncomp; i++)
+		c[i].b = *bb;
 	for (i = 0; i < n; i++) {
 		size_t x = i % w, y = i / w;
-		area[label[i]]++;
-		if (x == 0 || y == 0 || x == w - 1 || y == h - 1)
-			edge[label[i]] = 1;
+		struct comp *k = &c[label[i]];
+		k->area++;
+		box_add(&k->b, x, y);
+		k->edge |= x == 0 || y == 0 || x == w - 1 || y == h - 1;
 	}
-	select_ink(area, edge, ncomp, keep);
+	select_ink(c, ncomp, keep);
 	for (i = 0; i < n; i++) {
-		size_t x = i % w, y = i / w;
-		if (!keep[label[i]]) {
-			if (label[i])
-				v[i] = 0;
-			continue;
-		}
-		bb->x0 = x < bb->x0 ? x : bb->x0, bb->x1 = x + 1 > bb->x1 ? x + 1 : bb->x1;
-		bb->y0 = y < bb->y0 ? y : bb->y0, bb->y1 = y + 1 > bb->y1 ? y + 1 : bb->y1;
+		if (keep[label[i]])
+			box_add(bb, i % w, i / w);
+		else if (label[i])
+			v[i] = 0;
 	}
 	rc = 0;
 out:
 	free(keep);
-	free(edge);
-	free(area);
+	free(c);
 	free(stack);
 	free(label);
 	return rc;
