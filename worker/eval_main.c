@@ -191,7 +191,7 @@ static int parse(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o;
+	struct opts o = {0};
 	char err[ERR_MAX];
 	model *m = NULL;
 	if (parse(argc, argv, &o) < 0)
