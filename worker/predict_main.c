@@ -136,60 +136,59 @@ static void usage(void)
 			"       mnist-predict --bench N FILE...\n");
 }
 
-int main(int argc, char **argv)
-{
-	const char *weights = "weights/model.safetensors", *dump = NULL;
-	char err[ERR_MAX];
-	model *m = NULL;
-	FILE *df = NULL;
-	float px[MODEL_PIXELS];
-	long reps = 0;
-	int i, status = 0;
+struct opts {
+	const char *weights, *dump;
+	long reps;
+	int first; /* index of the first FILE */
+};
 
+/* 0, or 2 (usage) when the arguments are wrong. */
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	int i;
+	o->weights = "weights/model.safetensors", o->dump = NULL, o->reps = 0;
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
 		} else if (strcmp(argv[i], "--weights") == 0 && i + 1 < argc) {
-			weights = argv[++i];
+			o->weights = argv[++i];
 		} else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc) {
-			dump = argv[++i];
+			o->dump = argv[++i];
 		} else if (strcmp(argv[i], "--bench") == 0 && i + 1 < argc) {
 			char *end;
-			reps = strtol(argv[++i], &end, 10);
-			if (*end || reps < 1 || reps > 100000) {
-				usage();
+			o->reps = strtol(argv[++i], &end, 10);
+			if (*end || o->reps < 1 || o->reps > 100000)
 				return 2;
-			}
 		} else {
-			usage();
 			return 2;
 		}
 	}
-	if (i >= argc) {
-		usage();
-		return 2;
-	}
-	if (reps > 0) {
-		for (; i < argc; i++) {
-			int rc = bench(argv[i], (int)reps, err);
-			if (rc < 0) {
-				fprintf(stderr, "%s: %s (%s)\n", argv[i], err, err_code_name(rc));
-				status = 1;
-			}
+	o->first = i;
+	return i < argc ? 0 : 2;
+}
+
+static int run_bench(const struct opts *o, int argc, char **argv)
+{
+	char err[ERR_MAX];
+	int i, status = 0;
+	for (i = o->first; i < argc; i++) {
+		int rc = bench(argv[i], (int)o->reps, err);
+		if (rc < 0) {
+			fprintf(stderr, "%s: %s (%s)\n", argv[i], err, err_code_name(rc));
+			status = 1;
 		}
-		return status;
 	}
-	if (model_load(weights, 1, &m, err) < 0) {
-		fprintf(stderr, "mnist-predict: %s\n", err);
-		return 1;
-	}
-	if (dump && !(df = fopen(dump, "wb"))) {
-		fprintf(stderr, "mnist-predict: %s: %s\n", dump, strerror(errno));
-		model_free(m);
-		return 1;
-	}
-	for (; i < argc; i++) {
+	return status;
+}
+
+/* Every file through the pipeline; 1 if any failed. */
+static int run_predict(model *m, FILE *df, int first, int argc, char **argv)
+{
+	char err[ERR_MAX];
+	float px[MODEL_PIXELS];
+	int i, status = 0;
+	for (i = first; i < argc; i++) {
 		int rc = predict(m, argv[i], px, err);
 		if (rc < 0) {
 			fprintf(stderr, "%s: %s (%s)\n", argv[i], err, err_code_name(rc));
@@ -199,6 +198,33 @@ int main(int argc, char **argv)
 		if (df && fwrite(px, sizeof px, 1, df) != 1)
 			status = 1;
 	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	char err[ERR_MAX];
+	model *m = NULL;
+	FILE *df = NULL;
+	int status;
+
+	if (parse_opts(argc, argv, &o) != 0) {
+		usage();
+		return 2;
+	}
+	if (o.reps > 0)
+		return run_bench(&o, argc, argv);
+	if (model_load(o.weights, 1, &m, err) < 0) {
+		fprintf(stderr, "mnist-predict: %s\n", err);
+		return 1;
+	}
+	if (o.dump && !(df = fopen(o.dump, "wb"))) {
+		fprintf(stderr, "mnist-predict: %s: %s\n", o.dump, strerror(errno));
+		model_free(m);
+		return 1;
+	}
+	status = run_predict(m, df, o.first, argc, argv);
 	if (df && fclose(df) != 0)
 		status = 1;
 	fflush(stdout);
