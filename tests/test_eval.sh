@@ -23,3 +23,7 @@ valgrind -q --error-exitcode=99 "$B/mnist-eval" --batch 4 --raw "$T_TMP/in.f32" 
     --out "$T_TMP/vg.f32" >/dev/null 2>"$T_TMP/vg.err"
 check "mnist-eval under valgrind: exit 0, no memcheck errors" [ $? -eq 0 ]
 check "mnist-eval under valgrind: 100 logits written" [ "$(wc -c <"$T_TMP/vg.f32")" -eq 400 ]
+check "mnist-eval under valgrind: logits match the plain run within 1e-4" /usr/bin/python3 -c "
+import numpy as np, sys
+a = np.fromfile('$T_TMP/plain.f32', '<f4'); b = np.fromfile('$T_TMP/vg.f32', '<f4')
+sys.exit(not (a.size == b.size == 100 and np.abs(a - b).max() <= 1e-4))"
