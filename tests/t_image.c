@@ -486,6 +486,32 @@ static void test_blank_and_tiny(void)
 	CHECK(img_gray_to_mnist(dot, 0, 3, NULL, out, err) == ERR_INVALID, "zero width");
 }
 
+/* The digit alone, and with clutter: a line along the bottom touching the
+ * frame (a shadow edge, the sheet's edge) and a blob far away. The crop
+ * must ignore both. */
+static void test_clutter(void)
+{
+	static uint8_t g[320 * 320];
+	float ref[784], out[784];
+	char err[ERR_MAX];
+	for (int y = 0; y < 320; y++)
+		for (int x = 0; x < 320; x++)
+			g[y * 320 + x] = (x >= 40 && x < 160 && y >= 20 && y < 164 &&
+					  ink((x - 40) / 3, (y - 20) / 3))
+					     ? 30
+					     : 220;
+	img_gray_to_mnist(g, 320, 320, NULL, ref, err);
+	for (int x = 0; x < 320; x++)
+		for (int y = 306; y < 310; y++)
+			g[y * 320 + x] = 60;
+	for (int y = 250; y < 262; y++)
+		for (int x = 280; x < 292; x++)
+			g[y * 320 + x] = 40;
+	int rc = img_gray_to_mnist(g, 320, 320, NULL, out, err);
+	CHECK(rc == 0 && max_diff(out, ref) < 0.02,
+	      "frame-touching line and far blob ignored (diff %.3f)", max_diff(out, ref));
+}
+
 static void test_steps(void)
 {
 	size_t h[256] = {0};
@@ -531,5 +557,6 @@ int main(void)
 	test_limits_png();
 	test_jpeg_variants(ref);
 	test_blank_and_tiny();
+	test_clutter();
 	return tap_done();
 }
