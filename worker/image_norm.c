@@ -42,6 +42,18 @@
 
 typedef void (*row_fn)(const void *ctx, size_t y, float *row);
 
+/* Plain comparisons: fminf/fmaxf are library calls (NaN rules) in hot loops,
+ * and no NaN reaches here. */
+static inline float minf(float a, float b)
+{
+	return a < b ? a : b;
+}
+
+static inline float maxf(float a, float b)
+{
+	return a > b ? a : b;
+}
+
 /* ---- resampling ---------------------------------------------------------- */
 
 /* One row, area-averaged from sw to dw samples: whole source pixels inside
@@ -201,21 +213,29 @@ int img_hist_quantile(const size_t hist[256], double q)
 
 /* Darkest and brightest 3x3 means: the contrast of real strokes, which
  * isolated noise pixels do not reach, however few stroke pixels there are. */
+static inline float col_sum(const float *v, size_t w, size_t x, size_t y0, size_t y1)
+{
+	float s = 0;
+	for (; y0 <= y1; y0++)
+		s += v[y0 * w + x];
+	return s;
+}
+
 static void blur_extremes(const float *v, size_t w, size_t h, float *lo, float *hi)
 {
 	size_t x, y;
 	*lo = INFINITY, *hi = -INFINITY;
-	for (y = 0; y < h; y++)
-		for (x = 0; x < w; x++) {
-			size_t y0 = y ? y - 1 : 0, y1 = y + 2 < h ? y + 2 : h;
-			size_t x0 = x ? x - 1 : 0, x1 = x + 2 < w ? x + 2 : w, a, b;
-			float s = 0;
-			for (b = y0; b < y1; b++)
-				for (a = x0; a < x1; a++)
-					s += v[b * w + a];
-			s /= (float)((y1 - y0) * (x1 - x0));
-			*lo = fminf(*lo, s), *hi = fmaxf(*hi, s);
+	for (y = 0; y < h; y++) {
+		size_t y0 = y ? y - 1 : 0, y1 = y + 1 < h ? y + 1 : y;
+		float rows = (float)(y1 - y0 + 1), prev = 0, cur = col_sum(v, w, 0, y0, y1);
+		float inner = 1.0f / (rows * 3), edge = 1.0f / (rows * (w > 1 ? 2 : 1));
+		for (x = 0; x < w; x++) { /* sliding window of column sums */
+			float next = x + 1 < w ? col_sum(v, w, x + 1, y0, y1) : 0;
+			float s = (prev + cur + next) * (x && x + 1 < w ? inner : edge);
+			*lo = minf(*lo, s), *hi = maxf(*hi, s);
+			prev = cur, cur = next;
 		}
+	}
 }
 
 static float cell_quantile(const float *v, size_t w, size_t x0, size_t y0, size_t x1, size_t y1,
@@ -252,17 +272,36 @@ static void median3(const float *g, size_t gx, size_t gy, float *e)
 		}
 }
 
-static float interp(const float *e, size_t gx, size_t gy, size_t cell, size_t x, size_t y)
+/* Where pixel p falls on a grid of n cells of size cell, between cell
+ * centres: the lower cell and the fraction towards the next. */
+static void grid_pos(size_t p, size_t cell, size_t n, size_t *i, float *t)
 {
-	double fx = (x + 0.5) / cell - 0.5, fy = (y + 0.5) / cell - 0.5, tx, ty;
-	size_t i, j, i1, j1;
-	fx = fmin(fmax(fx, 0), gx - 1.0);
-	fy = fmin(fmax(fy, 0), gy - 1.0);
-	i = (size_t)fx, j = (size_t)fy;
-	i1 = i + 1 < gx ? i + 1 : i, j1 = j + 1 < gy ? j + 1 : j;
-	tx = fx - i, ty = fy - j;
-	return (float)((1 - ty) * ((1 - tx) * e[j * gx + i] + tx * e[j * gx + i1]) +
-		       ty * ((1 - tx) * e[j1 * gx + i] + tx * e[j1 * gx + i1]));
+	double f = (p + 0.5) / (double)cell - 0.5;
+	f = f < 0 ? 0 : f > n - 1.0 ? n - 1.0 : f;
+	*i = (size_t)f;
+	*t = (float)(f - (double)*i);
+}
+
+/* Cell values e (gx x gy) bilinearly onto bg (w x h), separably: each grid
+ * row across the width into hz (gy x w), then down each column. */
+static void upsample_grid(const float *e, size_t gx, size_t gy, size_t cell, float *bg, size_t w,
+			  size_t h, float *hz)
+{
+	size_t i, j, x, y;
+	float t;
+	for (x = 0; x < w; x++) {
+		grid_pos(x, cell, gx, &i, &t);
+		for (j = 0; j < gy; j++)
+			hz[j * w + x] =
+			    e[j * gx + i] * (1 - t) + e[j * gx + (i + 1 < gx ? i + 1 : i)] * t;
+	}
+	for (y = 0; y < h; y++) {
+		const float *r0, *r1;
+		grid_pos(y, cell, gy, &j, &t);
+		r0 = hz + j * w, r1 = hz + (j + 1 < gy ? j + 1 : j) * w;
+		for (x = 0; x < w; x++)
+			bg[y * w + x] = r0[x] * (1 - t) + r1[x] * t;
+	}
 }
 
 /* The smooth background of v into bg (w x h): the q-quantile of each cell
@@ -270,12 +309,12 @@ static float interp(const float *e, size_t gx, size_t gy, size_t cell, size_t x,
  * the cell grid, interpolated bilinearly. */
 static int estimate_background(const float *v, size_t w, size_t h, double q, float *bg)
 {
-	size_t big = w > h ? w : h, cell = (big + CELLS - 1) / CELLS, gx, gy, i, j, x, y;
+	size_t big = w > h ? w : h, cell = (big + CELLS - 1) / CELLS, gx, gy, i, j;
 	float *g, *e;
 	if (cell < 8) /* a small image's cells must be larger than a stroke */
 		cell = 8;
 	gx = (w + cell - 1) / cell, gy = (h + cell - 1) / cell;
-	g = malloc(2 * gx * gy * sizeof *g);
+	g = malloc((2 * gx * gy + gy * w) * sizeof *g);
 	if (!g)
 		return ERR_NOMEM;
 	e = g + gx * gy;
@@ -285,9 +324,7 @@ static int estimate_background(const float *v, size_t w, size_t h, double q, flo
 						      (i + 1) * cell < w ? (i + 1) * cell : w,
 						      (j + 1) * cell < h ? (j + 1) * cell : h, q);
 	median3(g, gx, gy, e);
-	for (y = 0; y < h; y++)
-		for (x = 0; x < w; x++)
-			bg[y * w + x] = interp(e, gx, gy, cell, x, y);
+	upsample_grid(e, gx, gy, cell, bg, w, h, e + gx * gy);
 	free(g);
 	return 0;
 }
@@ -298,7 +335,7 @@ static int subtract_background(float *v, size_t w, size_t h, float *tmp)
 	size_t i;
 	int rc = estimate_background(v, w, h, CELL_Q, tmp);
 	for (i = 0; rc == 0 && i < w * h; i++)
-		v[i] = fmaxf(0.0f, v[i] - tmp[i]);
+		v[i] = maxf(0.0f, v[i] - tmp[i]);
 	return rc;
 }
 
@@ -544,7 +581,7 @@ static void stretch(float *v, size_t n, float lo, float hi)
 {
 	size_t i;
 	for (i = 0; i < n; i++)
-		v[i] = fminf(1.0f, fmaxf(0.0f, (v[i] - lo) / (hi - lo)));
+		v[i] = minf(1.0f, maxf(0.0f, (v[i] - lo) / (hi - lo)));
 }
 
 /* ---- 20x20 box and 28x28 placement --------------------------------------- */
