@@ -350,6 +350,66 @@ static size_t exif_payload(uint8_t *b, int le, int orient)
 	return 14 + sizeof le_ent;
 }
 
+/* The shape as a gray JPEG with the given APP1 segments. */
+static struct mem encode_jpeg_app1(const uint8_t *const *seg, const size_t *len, int nseg)
+{
+	struct jpeg_compress_struct ci;
+	struct jpeg_error_mgr jerr;
+	unsigned char *buf = NULL;
+	unsigned long n = 0;
+	uint8_t row[W];
+	ci.err = jpeg_std_error(&jerr);
+	jpeg_create_compress(&ci);
+	jpeg_mem_dest(&ci, &buf, &n);
+	ci.image_width = W, ci.image_height = H, ci.input_components = 1;
+	ci.in_color_space = JCS_GRAYSCALE;
+	jpeg_set_defaults(&ci);
+	jpeg_set_quality(&ci, 100, TRUE);
+	jpeg_start_compress(&ci, TRUE);
+	for (int i = 0; i < nseg; i++)
+		jpeg_write_marker(&ci, JPEG_APP0 + 1, seg[i], (unsigned)len[i]);
+	for (int y = 0; y < H; y++) {
+		for (int x = 0; x < W; x++)
+			row[x] = ink(x, y) ? 0 : 255;
+		JSAMPROW r = row;
+		jpeg_write_scanlines(&ci, &r, 1);
+	}
+	jpeg_finish_compress(&ci);
+	jpeg_destroy_compress(&ci);
+	struct mem m = {buf, n, n};
+	return m;
+}
+
+/* An XMP APP1 before the Exif one (both are APP1): the orientation still
+ * applies. 3 turns the stored pixels by 180 degrees, 6 swaps the sides. */
+static void test_exif_jpeg(void)
+{
+	static const uint8_t xmp[] = "http://ns.adobe.com/xap/1.0/\0<x:xmpmeta/>";
+	uint8_t exif[64];
+	const uint8_t *seg[2] = {xmp, exif};
+	size_t len[2] = {sizeof xmp, 0};
+	struct img_limits lim;
+	struct img_raw plain, turned;
+	char err[ERR_MAX];
+	img_limits_default(&lim);
+	struct mem m0 = encode_jpeg_app1(NULL, NULL, 0);
+	img_decode_jpeg(m0.p, m0.n, &lim, &plain, err);
+	for (int o = 3; o <= 6; o += 3) {
+		len[1] = exif_payload(exif, 1, o);
+		struct mem m = encode_jpeg_app1(seg, len, 2);
+		int rc = img_decode_jpeg(m.p, m.n, &lim, &turned, err), same = rc == 0;
+		size_t n = plain.w * plain.h;
+		for (size_t i = 0; same && o == 3 && i < n; i++)
+			same = turned.px[i] == plain.px[n - 1 - i];
+		same = same && (o == 3 ? turned.w == plain.w : turned.w == plain.h);
+		CHECK(same, "JPEG with XMP then Exif orientation %d applied", o);
+		free(turned.px);
+		free(m.p);
+	}
+	free(plain.px);
+	free(m0.p);
+}
+
 static void test_exif(void)
 {
 	uint8_t b[64];
@@ -550,6 +610,7 @@ int main(void)
 	test_detect();
 	test_steps();
 	test_exif();
+	test_exif_jpeg();
 	test_png_variants(ref);
 	struct mem m = encode_png(6, 8, 1, 1);
 	test_damage(m.p, m.n, "PNG");

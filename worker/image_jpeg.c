@@ -118,8 +118,9 @@ static void cmyk_to_gray(const uint8_t *in, uint8_t *out, size_t w, int inverted
 static int find_orientation(j_decompress_ptr d)
 {
 	jpeg_saved_marker_ptr m;
-	for (m = d->marker_list; m; m = m->next)
-		if (m->marker == JPEG_APP0 + 1)
+	for (m = d->marker_list; m; m = m->next) /* APP1 may also hold XMP */
+		if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 &&
+		    memcmp(m->data, "Exif\0\0", 6) == 0)
 			return img_exif_orientation(m->data, m->data_length);
 	return 1;
 }
