@@ -9,12 +9,17 @@
 #   503 without worker  curl time_total of /predict with no worker connected
 #   reconnect           workers started apart, frontend restarted: time to
 #                       healthy again
-# BENCH_SECONDS (default 10) sets the wrk durations.
+# BENCH_SECONDS (default 5) sets each wrk run's duration, BENCH_REPEAT
+# (default 3) how many runs (and cold starts) each median is taken over.
 B=${B:-build}
 W=${WEIGHTS:-weights/model.safetensors}
 [ -f "$W" ] || W=$B/model-trained.safetensors
 IMG=saved_images/img_0_label_6.png
-secs=${BENCH_SECONDS:-10}
+secs=${BENCH_SECONDS:-5}
+repeat=${BENCH_REPEAT:-3}
+fe=
+# median X...: the middle value (lower middle for an even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 d=$(mktemp -d "${TMPDIR:-/tmp}/mnist-bench.XXXXXX")
 pids=
 trap 'for p in $pids; do kill -9 $p 2>/dev/null; done; rm -rf "$d"' EXIT
@@ -52,20 +57,34 @@ rss() { awk '/^VmRSS|^VmHWM/ { printf "%s %.1f MB  ", $1, $2 / 1024 }' "/proc/$1
 
 port=$(free_port)
 mkdir -m 700 "$d/run"
-set -- $(start_healthy "$port" "$d/fe.log" "$B/mnist-frontend" --listen "127.0.0.1:$port" \
-    --rundir "$d/run" --spawn-workers 2 --weights "$W" --log-level warn)
-fe=$2
-pids="$fe"
-echo "start -> healthy (2 spawned workers): $1 s"
+# Start-up: REPEAT cold starts, median; the last one stays up for the loads.
+starts=
+for i in $(seq "$repeat"); do
+    [ -n "$fe" ] && stop "$fe"
+    set -- $(start_healthy "$port" "$d/fe.log" "$B/mnist-frontend" --listen "127.0.0.1:$port" \
+        --rundir "$d/run" --spawn-workers 2 --weights "$W" --log-level warn)
+    fe=$2
+    pids="$fe"
+    starts="$starts $1"
+done
+echo "start -> healthy (2 spawned workers): median $(median $starts) s over $repeat starts ($starts )"
 
 url=http://127.0.0.1:$port/
-wrk -t1 -c1 -d"${secs}s" -s tests/post.lua "$url" >"$d/wrk1" 2>&1
-echo "1 client, keep-alive: p50 $(awk '/^p50_us/ { printf "%.2f ms", $2 / 1000 }' "$d/wrk1"), \
-$(awk '/^Requests\/sec/ { print $2 }' "$d/wrk1") predictions/s, $(grep '^wrong' "$d/wrk1")"
-wrk -t2 -c32 -d"${secs}s" --latency -s tests/post.lua "$url" >"$d/wrk32" 2>&1
-echo "32 clients, 2 workers: $(awk '/^Requests\/sec/ { print $2 }' "$d/wrk32") predictions/s, \
-p50 $(awk '/^p50_us/ { printf "%.2f ms", $2 / 1000 }' "$d/wrk32"), \
-$(grep -c 'Non-2xx' "$d/wrk32") non-2xx lines, $(grep '^wrong' "$d/wrk32")"
+# load NAME WRK-ARGS...: REPEAT wrk runs; prints the median of each figure.
+load() {
+    name=$1; shift
+    for i in $(seq "$repeat"); do
+        wrk "$@" -d"${secs}s" -s tests/post.lua "$url" >"$d/wrk.$i" 2>&1
+    done
+    fig() { median $(for i in $(seq "$repeat"); do awk -v k="$1" '$1 == k { print $2 }' "$d/wrk.$i"; done); }
+    ms() { awk -v v="$(fig "$1")" 'BEGIN { printf "%.2f ms", v / 1000 }'; }
+    echo "$name: $(fig Requests/sec:) predictions/s, p50 $(ms p50_us:), p90 $(ms p90_us:), \
+p99 $(ms p99_us:); non-2xx lines $(cat "$d"/wrk.* | grep -c 'Non-2xx'), \
+wrong $(cat "$d"/wrk.* | awk '/^wrong:/ { n += $2 } END { print n + 0 }') \
+(median of $repeat runs of ${secs} s)"
+}
+load "1 client, keep-alive" -t1 -c1
+load "32 clients, 2 workers" -t2 -c32
 echo "RSS frontend:  $(rss "$fe")"
 for w in $(pgrep -P "$fe" -f mnist-worker); do
     echo "RSS worker $w: $(rss "$w")"

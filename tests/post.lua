@@ -36,5 +36,7 @@ function done(summary, latency, requests)
         total = total + t:get("wrong")
     end
     io.write(string.format("wrong: %d\n", total))
-    io.write(string.format("p50_us: %d\n", latency:percentile(50)))
+    for _, p in ipairs({50, 90, 99}) do
+        io.write(string.format("p%d_us: %d\n", p, latency:percentile(p)))
+    end
 end
