@@ -50,3 +50,10 @@ check "generator reproduces tests/images byte for byte" diff -r "$tmp/fx" tests/
 # Large photos, generated at test time.
 /usr/bin/python3 scripts/gen-test-images.py large "$B/data" "$tmp/large"
 check_set "$tmp/large" "$B/mnist-predict" large
+
+# Blank uploads: a defined answer whose confidence says "no idea" (the
+# model is trained to spread its probability over the ten digits there).
+for f in blank_white.png one_pixel.png one_pixel.jpg; do
+    c=$("$B/mnist-predict" --weights "$WEIGHTS" "tests/images/$f" | cut -d' ' -f3)
+    check "blank $f: confidence ${c:-?} below 0.3" awk -v c="${c:-1}" 'BEGIN { exit !(c < 0.3) }'
+done
