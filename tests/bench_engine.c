@@ -1,6 +1,7 @@
 /*
  * bench_engine: in-process forward pass of the C engine on one thread, and
- * the best single-core OpenBLAS sgemm rate as the practical peak. Run by
+ * the best single-core OpenBLAS sgemm rate as the practical peak, and the
+ * core's FMA peak (a register-only AVX-512 / AVX2 FMA loop). Run by
  * tests/bench.sh (make bench), never by make test.
  *
  *   bench_engine [--weights PATH] [--isa generic|avx2|avx512] [--runs N]
@@ -16,6 +17,7 @@
 #include "model.h"
 
 #include <cblas.h>
+#include <immintrin.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +106,67 @@ static void bench_sgemm(void)
 	       config_env("OPENBLAS_CORETYPE", "auto"));
 }
 
+/*
+ * The core's FMA throughput: 12 independent accumulator chains (enough to
+ * cover FMA latency x ports) of register-only fused multiply-adds. This is
+ * the ceiling no kernel can pass; GFLOP/s = 2 x lanes x FMAs / second.
+ */
+#define FMA_CHAINS(T, FMA, SET1)                                                                   \
+	/* Distinct starting values, or the compiler merges identical chains. */                   \
+	T a0 = SET1(1.00f), a1 = SET1(1.01f), a2 = SET1(1.02f), a3 = SET1(1.03f),                  \
+	  a4 = SET1(1.04f), a5 = SET1(1.05f), a6 = SET1(1.06f), a7 = SET1(1.07f),                  \
+	  a8 = SET1(1.08f), a9 = SET1(1.09f), a10 = SET1(1.10f), a11 = SET1(1.11f);                \
+	const T x = SET1(0.999999f), y = SET1(1e-7f);                                              \
+	for (long i = 0; i < iters; i++) {                                                         \
+		a0 = FMA(a0, x, y);                                                                \
+		a1 = FMA(a1, x, y);                                                                \
+		a2 = FMA(a2, x, y);                                                                \
+		a3 = FMA(a3, x, y);                                                                \
+		a4 = FMA(a4, x, y);                                                                \
+		a5 = FMA(a5, x, y);                                                                \
+		a6 = FMA(a6, x, y);                                                                \
+		a7 = FMA(a7, x, y);                                                                \
+		a8 = FMA(a8, x, y);                                                                \
+		a9 = FMA(a9, x, y);                                                                \
+		a10 = FMA(a10, x, y);                                                              \
+		a11 = FMA(a11, x, y);                                                              \
+	}                                                                                          \
+	T s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;                         \
+	float out[sizeof(T) / sizeof(float)];                                                      \
+	memcpy(out, &s, sizeof out);                                                               \
+	return out[0];
+
+__attribute__((target("avx512f"))) static float fma_avx512(long iters)
+{
+	FMA_CHAINS(__m512, _mm512_fmadd_ps, _mm512_set1_ps)
+}
+
+__attribute__((target("avx2,fma"))) static float fma_avx2(long iters)
+{
+	FMA_CHAINS(__m256, _mm256_fmadd_ps, _mm256_set1_ps)
+}
+
+static void bench_fma_peak(void)
+{
+	const long iters = 20000000;
+	volatile float sink = 0;
+	for (int isa = 0; isa < 2; isa++) {
+		int lanes = isa ? 16 : 8;
+		if (isa ? !__builtin_cpu_supports("avx512f") : !__builtin_cpu_supports("fma"))
+			continue;
+		double best = 0;
+		for (int r = 0; r < 5; r++) {
+			double t = now();
+			sink += isa ? fma_avx512(iters) : fma_avx2(iters);
+			double g = 2.0 * lanes * 12 * (double)iters / (now() - t) / 1e9;
+			best = g > best ? g : best;
+		}
+		printf("FMA peak, 1 core, %s: %.1f GFLOP/s (best of 5)\n", isa ? "AVX-512" : "AVX2",
+		       best);
+	}
+	(void)sink;
+}
+
 int main(int argc, char **argv)
 {
 	const char *weights = CONFIG_DEFAULT_WEIGHTS, *isa = NULL;
@@ -144,7 +207,9 @@ int main(int argc, char **argv)
 	for (int b = 0; b < 3; b++)
 		bench_batch(m, pix, batches[b], (int)runs);
 	model_free(m);
-	if (sgemm)
+	if (sgemm) {
 		bench_sgemm();
+		bench_fma_peak();
+	}
 	return 0;
 }
