@@ -16,8 +16,8 @@
 
 enum {
 	ERR_OK = 0,
-	ERR_NOMEM = -1,       /* allocation failed */
-	ERR_IO = -2,          /* file or socket error */
+	ERR_NOMEM = -1,	      /* allocation failed */
+	ERR_IO = -2,	      /* file or socket error */
 	ERR_INVALID = -3,     /* malformed input (image, message, file) */
 	ERR_UNSUPPORTED = -4, /* well-formed but not a type we accept */
 	ERR_TOO_LARGE = -5,   /* exceeds a configured limit */
@@ -28,8 +28,7 @@ enum {
 };
 
 /* Format a message into err (ERR_MAX bytes) if err is not NULL; returns code. */
-int err_set(char *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int err_set(char *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Protocol name of a code: "invalid_image", "unsupported_type", ... */
 const char *err_code_name(int code);

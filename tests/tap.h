@@ -27,7 +27,7 @@ static inline int tap_check(int cond, const char *name, const char *file, int li
 /* CHECK(cond, printf-style name...) */
 #define CHECK(cond, ...)                                                                           \
 	do {                                                                                       \
-		int tap_ok_ = !!(cond); /* before the name: it may print what cond set */         \
+		int tap_ok_ = !!(cond); /* before the name: it may print what cond set */          \
 		char tap_name_[512];                                                               \
 		snprintf(tap_name_, sizeof tap_name_, __VA_ARGS__);                                \
 		tap_check(tap_ok_, tap_name_, __FILE__, __LINE__);                                 \
