@@ -6,7 +6,7 @@ set -eu
 build="gcc make pkg-config libh2o-evloop-dev libnng-dev libmsgpack-dev
  libjansson-dev libopenblas-dev libopenblas0-pthread libpng-dev
  libjpeg62-turbo-dev libsystemd-dev libssl-dev"
-test="clang libclang-rt-14-dev libfuzzer-14-dev valgrind python3-torch
+test="clang clang-format libclang-rt-14-dev libfuzzer-14-dev valgrind python3-torch
  python3-numpy python3-pil imagemagick fonts-dejavu-core wrk curl prometheus chromium
  systemd jq python3-yaml"
 case "${1:-build}" in
