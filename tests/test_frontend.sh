@@ -94,6 +94,8 @@ check_eq "declared type is echoed with JSON escaping" 'Invalid file type: a"b\c.
     "$(code -H 'Content-Type: multipart/form-data; boundary=zz' --data-binary "$(printf -- '--zz\r\nContent-Disposition: form-data; name="file"; filename="x"\r\nContent-Type: a"b\\c\r\n\r\nxx\r\n--zz--\r\n')" "$url/predict" >/dev/null; detail)"
 check_eq "GIF bytes declared as PNG: worker says 400" 400 "$(code -F "file=@$d/x.gif;type=image/png" "$url/predict")"
 check "its detail starts with Error processing image" sh -c "jq -r .detail '$d/body' | grep -q '^Error processing image: '"
+check_eq "PNG bytes declared as JPEG: read from the bytes, as Pillow did" '200 6' \
+    "$(code -F "file=@$IMG;type=image/jpeg" "$url/predict") $(jq -r .digit "$d/body")"
 head -c 300 "$IMG" >"$d/cut.png"
 check_eq "truncated PNG is 400" 400 "$(code -F "file=@$d/cut.png;type=image/png" "$url/predict")"
 check "truncated PNG detail" sh -c "jq -r .detail '$d/body' | grep -q '^Error processing image: '"
