@@ -34,6 +34,8 @@ struct http_server {
 	const struct static_site *site;
 	struct mp_limits mp;
 	size_t max_upload;
+	size_t max_inflight_bytes;
+	size_t inflight_bytes; /* loop thread only */
 	int retry_after_s;
 	bool draining;
 };
@@ -44,6 +46,7 @@ struct pending {
 	struct http_server *srv;
 	h2o_req_t *req;
 	struct pending **handle;
+	size_t bytes; /* counted in srv->inflight_bytes */
 	bool probs;
 };
 
@@ -332,6 +335,7 @@ static void on_reply(void *arg, int rc, const uint8_t *reply, size_t len)
 	h2o_req_t *req = p->req;
 	bool probs = p->probs;
 
+	srv->inflight_bytes -= p->bytes;
 	metrics_inflight_add(-1);
 	if (req)
 		*p->handle = NULL;
@@ -372,6 +376,12 @@ static void forward(h2o_req_t *req, const uint8_t *image, size_t len)
 		respond_503(req, "No inference worker is available");
 		return;
 	}
+	if (srv->inflight_bytes > 0 && (srv->inflight_bytes >= srv->max_inflight_bytes ||
+					len > srv->max_inflight_bytes - srv->inflight_bytes)) {
+		metrics_reject(METRICS_REJECT_OVERLOAD);
+		respond_503(req, "Too many bytes in flight");
+		return;
+	}
 	if (!(p = calloc(1, sizeof *p)) || proto_pack_request(&preq, &msg, &msg_len) != 0) {
 		free(p);
 		respond_detail(req, 500, "Internal error: out of memory");
@@ -389,6 +399,8 @@ static void forward(h2o_req_t *req, const uint8_t *image, size_t len)
 	p->srv = srv;
 	p->req = req;
 	p->probs = preq.probs;
+	p->bytes = len;
+	srv->inflight_bytes += len;
 	p->handle = h2o_mem_alloc_shared(&req->pool, sizeof *p->handle, on_req_dispose);
 	*p->handle = p;
 }
@@ -634,6 +646,7 @@ int http_start(const struct http_opts *opts, h2o_loop_t *loop, struct backend *b
 	srv->backend = b;
 	srv->site = site;
 	srv->max_upload = opts->max_upload;
+	srv->max_inflight_bytes = opts->max_inflight_bytes;
 	srv->retry_after_s = opts->retry_after_s;
 	mp_limits_default(&srv->mp, opts->max_upload);
 	fd = open_listener(opts->listen, &srv->port, err);

@@ -32,7 +32,11 @@ struct static_site;
 struct http_opts {
 	const char *listen; /* "HOST:PORT", e.g. "0.0.0.0:8000" or "[::1]:8000" */
 	size_t max_upload;  /* bytes of the uploaded image */
-	int retry_after_s;  /* Retry-After on 503 */
+	/* Image bytes held for requests in flight; above it /predict answers 503,
+	 * so many large uploads cannot exhaust memory. One request is always let
+	 * through when nothing else is in flight. */
+	size_t max_inflight_bytes;
+	int retry_after_s; /* Retry-After on 503 */
 };
 
 struct http_server;

@@ -37,7 +37,7 @@
 struct opts {
 	const char *listen, *rundir, *workers_url, *api_url, *worker_bin, *weights;
 	const char *max_batch, *www;
-	size_t max_upload;
+	size_t max_upload, max_inflight_bytes;
 	unsigned long max_inflight, timeout_ms, resend_ms, spawn, broker_ctx, drain_ms;
 };
 
@@ -69,6 +69,8 @@ static void usage(FILE *f)
 	      "                         ipc://RUNDIR/api.sock)\n"
 	      "  --max-upload SIZE      upload limit, e.g. 10M (MNIST_MAX_UPLOAD, default 10M)\n"
 	      "  --max-inflight N       predictions at once (MNIST_MAX_INFLIGHT, default 256)\n"
+	      "  --max-inflight-bytes SIZE  image bytes held in flight (MNIST_MAX_INFLIGHT_BYTES,\n"
+	      "                         default 64M; 503 above it)\n"
 	      "  --timeout-ms N         worker answer deadline (MNIST_TIMEOUT_MS, default 10000)\n"
 	      "  --resend-ms N          nng resend time, above the longest batch (default 5000)\n"
 	      "  --spawn-workers N|auto start and supervise N workers (MNIST_WORKERS, default 0;\n"
@@ -133,12 +135,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			   .worker_bin = config_env("MNIST_WORKER_BIN", NULL),
 			   .max_upload = (size_t)10 << 20,
 			   .max_inflight = 256,
+			   .max_inflight_bytes = (size_t)64 << 20,
 			   .timeout_ms = 10000,
 			   .resend_ms = 5000,
 			   .broker_ctx = 32,
 			   .drain_ms = 5000};
 	if ((v = config_env("MNIST_MAX_UPLOAD", NULL)) && config_parse_size(v, &o->max_upload)) {
 		fprintf(stderr, "mnist-frontend: bad MNIST_MAX_UPLOAD \"%s\"\n", v);
+		return -1;
+	}
+	if ((v = config_env("MNIST_MAX_INFLIGHT_BYTES", NULL)) &&
+	    config_parse_size(v, &o->max_inflight_bytes)) {
+		fprintf(stderr, "mnist-frontend: bad MNIST_MAX_INFLIGHT_BYTES \"%s\"\n", v);
 		return -1;
 	}
 	if ((v = config_env("MNIST_MAX_INFLIGHT", NULL)) &&
@@ -181,6 +189,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (config_parse_size(v, &o->max_upload) || o->max_upload == 0 ||
 			    o->max_upload > ((size_t)1 << 30)) {
 				fprintf(stderr, "mnist-frontend: bad --max-upload \"%s\"\n", v);
+				return -1;
+			}
+		} else if (!strcmp(a, "--max-inflight-bytes")) {
+			if (config_parse_size(v, &o->max_inflight_bytes) ||
+			    o->max_inflight_bytes == 0) {
+				fprintf(stderr, "mnist-frontend: bad --max-inflight-bytes \"%s\"\n",
+					v);
 				return -1;
 			}
 		} else if (!strcmp(a, "--max-inflight")) {
@@ -336,8 +351,10 @@ static int start(struct app *app, const struct opts *o, const char *workers_url,
 				  .timeout_ms = (int)o->timeout_ms,
 				  .resend_ms = (int)o->resend_ms,
 				  .max_inflight = o->max_inflight};
-	struct http_opts ho = {
-	    .listen = o->listen, .max_upload = o->max_upload, .retry_after_s = 1};
+	struct http_opts ho = {.listen = o->listen,
+			       .max_upload = o->max_upload,
+			       .max_inflight_bytes = o->max_inflight_bytes,
+			       .retry_after_s = 1};
 	char bin[PATH_MAX];
 	int rc;
 

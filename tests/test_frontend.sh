@@ -193,6 +193,28 @@ wait "$fe_pid"
 check_eq "frontend exits 0 after the drain" 0 "$?"
 check_eq "the drained request got its answer" '200 6' "$(cat "$d/drained.code") $(jq -r .digit "$d/drained")"
 
+# --- a byte budget for images in flight -------------------------------------
+# 324-byte image, 500-byte budget: one request fits, a second does not;
+# a request larger than the whole budget passes when nothing else is held.
+"$FE" --listen "127.0.0.1:$port" --rundir "$rundir" --max-inflight-bytes 500 >>"$d/a.log" 2>&1 &
+fe_pid=$!
+on_exit "kill -9 $fe_pid"
+check "healthy with a 500-byte budget" wait_for 10 healthy
+head -c 600 /dev/urandom >"$d/big.png"
+check_eq "alone, a request above the budget is let through (and judged)" 400 \
+    "$(code -F "file=@$d/big.png;type=image/png" "$url/predict")"
+kill -STOP "$w1"
+curl -s -o "$d/held" -w '%{http_code}' -F "file=@$IMG" "$url/predict" >"$d/held.code" &
+curl_pid=$!
+check "image bytes in flight" wait_for 10 sh -c "curl -s '$url/metrics' | grep -q '^mnist_inflight_requests 1'"
+check_eq "above --max-inflight-bytes: 503" '503 Too many bytes in flight' \
+    "$(code -F "file=@$IMG" "$url/predict") $(detail)"
+kill -CONT "$w1"
+wait "$curl_pid"
+check_eq "the held request got its answer" '200 6' "$(cat "$d/held.code") $(jq -r .digit "$d/held")"
+check_eq "budget freed: served again" 6 "$(curl -s -F "file=@$IMG" "$url/predict" | jq -r .digit)"
+kill -TERM "$fe_pid"; wait "$fe_pid"
+
 # --- supervisor: a worker SIGKILLed under a stream of requests --------------
 kill -9 "$w1"
 start_frontend s --spawn-workers 2 --weights "$W"
