@@ -32,7 +32,7 @@ IMG_SRCS := worker/image.c worker/image_png.c worker/image_jpeg.c worker/image_e
 IMG_FUZZ := $(B)/fuzz/fuzz_png $(B)/fuzz/fuzz_jpeg $(B)/fuzz/fuzz_norm
 FUZZERS  += $(IMG_FUZZ)
 $(IMG_FUZZ): $(B)/fuzz/%: tests/%.c $(IMG_SRCS) worker/image.h worker/image_decode.h \
-             worker/image_norm.h common/err.h
+             worker/image_norm.h common/err.h tests/fuzz_image.h
 	@mkdir -p $(@D)
 	clang -std=c17 -g -O1 -D_GNU_SOURCE -Icommon -Iworker -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=all -o $@ $(filter %.c,$^) $(IMG_LIBS) -lm
