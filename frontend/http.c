@@ -1,5 +1,6 @@
 #include "http.h"
 #include "err.h"
+#include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "multipart.h"
@@ -10,7 +11,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
-#include <netdb.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -578,59 +578,6 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 		h2o_accept(&srv->accept_ctx, sock);
 }
 
-/* "HOST:PORT" or "[V6]:PORT" into host and port strings. */
-static int split_listen(const char *s, char *host, size_t hlen, char *port, size_t plen, char *err)
-{
-	const char *colon = strrchr(s, ':');
-	const char *h = s;
-	size_t n;
-
-	if (!colon || !colon[1])
-		return err_set(err, ERR_INVALID, "--listen wants HOST:PORT, got \"%s\"", s);
-	n = (size_t)(colon - s);
-	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-		h = s + 1;
-		n -= 2;
-	}
-	if (n >= hlen || strlen(colon + 1) >= plen)
-		return err_set(err, ERR_INVALID, "--listen value too long");
-	memcpy(host, h, n);
-	host[n] = '\0';
-	strcpy(port, colon + 1);
-	return 0;
-}
-
-static int open_listener(const char *addr, int *port_out, char *err)
-{
-	struct addrinfo hints = {.ai_family = AF_UNSPEC,
-				 .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-	struct addrinfo *res = NULL;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	char host[256], port[16];
-	int fd = -1, one = 1, rc;
-
-	if ((rc = split_listen(addr, host, sizeof host, port, sizeof port, err)) != 0)
-		return rc;
-	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0)
-		return err_set(err, ERR_INVALID, "cannot resolve %s: %s", addr, gai_strerror(rc));
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-		rc = err_set(err, ERR_IO, "cannot listen on %s: %s", addr, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		freeaddrinfo(res);
-		return rc;
-	}
-	freeaddrinfo(res);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-		*port_out = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-							   : ((struct sockaddr_in *)&ss)->sin_port);
-	return fd;
-}
-
 int http_start(const struct http_opts *opts, h2o_loop_t *loop, struct backend *b,
 	       const struct static_site *site, struct http_server **out, char *err)
 {
@@ -649,7 +596,7 @@ int http_start(const struct http_opts *opts, h2o_loop_t *loop, struct backend *b
 	srv->max_inflight_bytes = opts->max_inflight_bytes;
 	srv->retry_after_s = opts->retry_after_s;
 	mp_limits_default(&srv->mp, opts->max_upload);
-	fd = open_listener(opts->listen, &srv->port, err);
+	fd = listener_open(opts->listen, &srv->port, err);
 	if (fd < 0) {
 		free(srv);
 		return fd;

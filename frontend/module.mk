@@ -7,6 +7,7 @@ $(B)/obj/frontend/%.o $(B)/obj/tests/t_frontend%.o: CFLAGS += -DH2O_USE_LIBUV=0
 
 MULTIPART_OBJS := $(B)/obj/frontend/multipart.o
 FRONTEND_OBJS  := $(B)/obj/frontend/main.o $(B)/obj/frontend/http.o \
+                  $(B)/obj/frontend/listener.o \
                   $(B)/obj/frontend/backend.o $(B)/obj/frontend/broker.o \
                   $(B)/obj/frontend/supervisor.o $(MULTIPART_OBJS) \
                   $(B)/obj/frontend/metrics.o $(B)/obj/frontend/static.o \
