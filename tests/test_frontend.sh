@@ -38,6 +38,21 @@ code() { curl -s -o "$d/body" -w '%{http_code}' "$@"; }
 body() { cat "$d/body"; }
 detail() { jq -r .detail "$d/body"; }
 healthy() { [ "$(code "$url/health")" = 200 ]; }
+# restart_frontend ARGS...: a new frontend on the same port and run dir (its
+# workers stay connected); sets fe_pid.
+restart_frontend() {
+    "$FE" --listen "127.0.0.1:$port" --rundir "$rundir" "$@" >>"$d/a.log" 2>&1 &
+    fe_pid=$!
+    on_exit "kill -9 $fe_pid"
+}
+# hold_request NAME: stop worker w1 and leave one prediction in flight; its
+# status and body land in $d/NAME.code and $d/NAME; sets curl_pid.
+hold_request() {
+    kill -STOP "$w1"
+    curl -s -o "$d/$1" -w '%{http_code}' -F "file=@$IMG" "$url/predict" >"$d/$1.code" &
+    curl_pid=$!
+    check "$1: request in flight" wait_for 10 sh -c "curl -s '$url/metrics' | grep -q '^mnist_inflight_requests 1'"
+}
 unhealthy() { [ "$(code "$url/health")" = 503 ]; }
 label_of() { basename "$1" .png | sed 's/.*_label_//'; }
 children() { pgrep -P "$1" -f mnist-worker | sort; }
@@ -145,9 +160,7 @@ check_eq "frontend exits 0 on SIGTERM" 0 "$?"
 check "socket files removed" sh -c "[ ! -e '$rundir/workers.sock' ] && [ ! -e '$rundir/api.sock' ]"
 check "separately started workers keep running" kill -0 "$w1" "$w2"
 start=$(date +%s%N)
-"$FE" --listen "127.0.0.1:$port" --rundir "$rundir" >>"$d/a.log" 2>&1 &
-fe_pid=$!
-on_exit "kill -9 $fe_pid"
+restart_frontend
 check "workers reconnect to the new frontend" wait_for 10 healthy
 echo "# reconnected and healthy after $(( ($(date +%s%N) - start) / 1000000 )) ms"
 check_eq "and serve again" 6 "$(curl -s -F "file=@$IMG" "$url/predict" | jq -r .digit)"
@@ -156,9 +169,7 @@ check_eq "and serve again" 6 "$(curl -s -F "file=@$IMG" "$url/predict" | jq -r .
 kill -9 "$w2"
 check "one worker left" wait_for 10 sh -c "[ \$(curl -s '$url/health' | jq .workers) = 1 ]"
 kill -TERM "$fe_pid"; wait "$fe_pid"
-"$FE" --listen "127.0.0.1:$port" --rundir "$rundir" --timeout-ms 300 >>"$d/a.log" 2>&1 &
-fe_pid=$!
-on_exit "kill -9 $fe_pid"
+restart_frontend --timeout-ms 300
 check "healthy with the remaining worker" wait_for 10 healthy
 kill -STOP "$w1"
 on_exit "kill -CONT $w1"
@@ -175,14 +186,9 @@ check_eq "next request served" 6 "$(curl -s -F "file=@$IMG" "$url/predict" | jq 
 
 # --- SIGTERM drains a request in flight -------------------------------------
 kill -TERM "$fe_pid"; wait "$fe_pid"
-"$FE" --listen "127.0.0.1:$port" --rundir "$rundir" --max-inflight 1 >>"$d/a.log" 2>&1 &
-fe_pid=$!
-on_exit "kill -9 $fe_pid"
+restart_frontend --max-inflight 1
 check "healthy again" wait_for 10 healthy
-kill -STOP "$w1"
-curl -s -o "$d/drained" -w '%{http_code}' -F "file=@$IMG" "$url/predict" >"$d/drained.code" &
-curl_pid=$!
-check "request in flight" wait_for 10 sh -c "curl -s '$url/metrics' | grep -q '^mnist_inflight_requests 1'"
+hold_request drained
 check_eq "above --max-inflight: 503" '503 Too many requests in flight' \
     "$(code -F "file=@$IMG" "$url/predict") $(detail)"
 kill -TERM "$fe_pid"
@@ -196,17 +202,12 @@ check_eq "the drained request got its answer" '200 6' "$(cat "$d/drained.code") 
 # --- a byte budget for images in flight -------------------------------------
 # 324-byte image, 500-byte budget: one request fits, a second does not;
 # a request larger than the whole budget passes when nothing else is held.
-"$FE" --listen "127.0.0.1:$port" --rundir "$rundir" --max-inflight-bytes 500 >>"$d/a.log" 2>&1 &
-fe_pid=$!
-on_exit "kill -9 $fe_pid"
+restart_frontend --max-inflight-bytes 500
 check "healthy with a 500-byte budget" wait_for 10 healthy
 head -c 600 /dev/urandom >"$d/big.png"
 check_eq "alone, a request above the budget is let through (and judged)" 400 \
     "$(code -F "file=@$d/big.png;type=image/png" "$url/predict")"
-kill -STOP "$w1"
-curl -s -o "$d/held" -w '%{http_code}' -F "file=@$IMG" "$url/predict" >"$d/held.code" &
-curl_pid=$!
-check "image bytes in flight" wait_for 10 sh -c "curl -s '$url/metrics' | grep -q '^mnist_inflight_requests 1'"
+hold_request held
 check_eq "above --max-inflight-bytes: 503" '503 Too many bytes in flight' \
     "$(code -F "file=@$IMG" "$url/predict") $(detail)"
 kill -CONT "$w1"
