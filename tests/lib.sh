@@ -33,6 +33,18 @@ wait_for() {
         sleep 0.02
     done
 }
+# wait_exit SECONDS PID: waits for the child PID to exit; returns its exit
+# status, or 124 after a SIGKILL when it is still running after SECONDS.
+wait_exit() {
+    if ! wait_for "$1" exited "$2"; then
+        echo "# pid $2 still running $1 s after it was told to stop: killed"
+        kill -9 "$2" 2>/dev/null
+        wait "$2" 2>/dev/null
+        return 124
+    fi
+    wait "$2"
+}
+exited() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 # free_port: a TCP port on 127.0.0.1 that nobody listens on right now.
 free_port() {
     /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

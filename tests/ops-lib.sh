@@ -1,7 +1,7 @@
 # Helpers for the operations tests (docs, metrics, postman): start the real
 # frontend on loopback with a temporary run directory. Source after lib.sh.
 #   fe_start DIR WORKERS [ARGS...]  sets FE_PID, FE_URL; logs to DIR/fe.log
-#   fe_stop                         SIGTERM, wait; returns the exit status
+#   fe_stop                         SIGTERM, wait (at most 15 s); returns the exit status
 #   have_frontend                   true when the binaries are built
 B=${B:-build}
 FE_WEIGHTS=weights/model.safetensors
@@ -25,5 +25,5 @@ fe_start() {
 }
 fe_stop() {
     kill -TERM "$FE_PID" 2>/dev/null
-    wait "$FE_PID"
+    wait_exit 15 "$FE_PID"
 }

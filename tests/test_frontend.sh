@@ -155,7 +155,7 @@ check_eq "4 parallel clients x 20 images all correct" 80 "$(awk '$1 == $2' "$d"/
 
 # --- frontend restarted while workers run -----------------------------------
 kill -TERM "$fe_pid"
-wait "$fe_pid"
+wait_exit 15 "$fe_pid"
 check_eq "frontend exits 0 on SIGTERM" 0 "$?"
 check "socket files removed" sh -c "[ ! -e '$rundir/workers.sock' ] && [ ! -e '$rundir/api.sock' ]"
 check "separately started workers keep running" kill -0 "$w1" "$w2"
@@ -168,7 +168,7 @@ check_eq "and serve again" 6 "$(curl -s -F "file=@$IMG" "$url/predict" | jq -r .
 # --- a hung worker: 504, and /health stops saying ok ------------------------
 kill -9 "$w2"
 check "one worker left" wait_for 10 sh -c "[ \$(curl -s '$url/health' | jq .workers) = 1 ]"
-kill -TERM "$fe_pid"; wait "$fe_pid"
+kill -TERM "$fe_pid"; wait_exit 15 "$fe_pid"
 restart_frontend --timeout-ms 300
 check "healthy with the remaining worker" wait_for 10 healthy
 kill -STOP "$w1"
@@ -185,7 +185,7 @@ check "a client that leaves before its answer does not disturb the frontend" wai
 check_eq "next request served" 6 "$(curl -s -F "file=@$IMG" "$url/predict" | jq -r .digit)"
 
 # --- SIGTERM drains a request in flight -------------------------------------
-kill -TERM "$fe_pid"; wait "$fe_pid"
+kill -TERM "$fe_pid"; wait_exit 15 "$fe_pid"
 restart_frontend --max-inflight 1
 check "healthy again" wait_for 10 healthy
 hold_request drained
@@ -195,7 +195,7 @@ kill -TERM "$fe_pid"
 check "draining frontend waits for it" kill -0 "$fe_pid"
 kill -CONT "$w1"
 wait "$curl_pid"
-wait "$fe_pid"
+wait_exit 15 "$fe_pid"
 check_eq "frontend exits 0 after the drain" 0 "$?"
 check_eq "the drained request got its answer" '200 6' "$(cat "$d/drained.code") $(jq -r .digit "$d/drained")"
 
@@ -214,7 +214,7 @@ kill -CONT "$w1"
 wait "$curl_pid"
 check_eq "the held request got its answer" '200 6' "$(cat "$d/held.code") $(jq -r .digit "$d/held")"
 check_eq "budget freed: served again" 6 "$(curl -s -F "file=@$IMG" "$url/predict" | jq -r .digit)"
-kill -TERM "$fe_pid"; wait "$fe_pid"
+kill -TERM "$fe_pid"; wait_exit 15 "$fe_pid"
 
 # --- supervisor: a worker SIGKILLed under a stream of requests --------------
 kill -9 "$w1"
@@ -247,7 +247,7 @@ check_eq "wrk: every answer is the right digit" 'wrong: 0' "$(grep '^wrong:' "$d
 # --- clean stop with spawned workers ----------------------------------------
 kids=$(children "$fe_pid")
 kill -TERM "$fe_pid"
-wait "$fe_pid"
+wait_exit 15 "$fe_pid"
 check_eq "supervising frontend exits 0 on SIGTERM" 0 "$?"
 check "its workers are gone" sh -c "for p in $(echo $kids); do ! kill -0 \$p 2>/dev/null || exit 1; done"
 check "its socket files are gone" sh -c "[ ! -e '$rundir/workers.sock' ] && [ ! -e '$rundir/api.sock' ]"

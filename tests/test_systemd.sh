@@ -138,8 +138,8 @@ check "WATCHDOG=1 keep-alives from the worker" \
 two() { curl -sf "http://127.0.0.1:$port/health" | grep -q '"workers":2'; }
 check "the worker unit's process joins the frontend" wait_for 10 two
 kill -TERM "$wk"
-wait "$wk"
+wait_exit 15 "$wk"
 check_eq "worker exits 0 on SIGTERM" 0 $?
 kill -TERM "$fe"
-wait "$fe"
+wait_exit 15 "$fe"
 check_eq "frontend exits 0 on SIGTERM" 0 $?

@@ -106,7 +106,7 @@ cpid=$!
 on_exit "kill -9 $cpid 2>/dev/null"
 wait_for 20 grep -q "batch of" "$d/w2.log"
 kill -TERM "$(cat "$d/w2.pid")"
-wait "$(cat "$d/w2.pid")"
+wait_exit 15 "$(cat "$d/w2.pid")"
 check_eq "SIGTERM: worker exits 0" 0 $?
 check "SIGTERM: worker logged its drain" grep -q "stopped after [1-9]" "$d/w2.log"
 # Requests the worker never took are resent by the REQ side to the next worker.
@@ -143,7 +143,7 @@ on_exit "kill -9 $! 2>/dev/null"
 out=$("$C" --listen --url "ipc://$d/run/workers.sock" --ping --timeout-ms 5000 2>&1)
 check "--rundir dials <rundir>/workers.sock ($out)" has "$out" "^pong"
 kill -INT "$(cat "$d/w4.pid")"
-wait "$(cat "$d/w4.pid")"
+wait_exit 15 "$(cat "$d/w4.pid")"
 check_eq "SIGINT: idle worker exits 0" 0 $?
 
 # ---- tcp:// works the same (workers on other hosts) -------------------------
@@ -201,7 +201,7 @@ check "sd_notify READY=1" wait_for 10 grep -q "READY=1" "$d/notify.log"
 check "sd_notify WATCHDOG=1 keep-alives" \
     wait_for 10 sh -c "[ \$(grep -c WATCHDOG=1 '$d/notify.log') -ge 3 ]"
 kill -TERM $w5
-wait $w5
+wait_exit 15 $w5
 check_eq "notified worker exits 0" 0 $?
 check "sd_notify STOPPING=1" wait_for 10 grep -q "STOPPING=1" "$d/notify.log"
 
@@ -211,5 +211,5 @@ check "docs/protocol.md C example compiles" \
     cc -std=c17 -Wall -Wextra -Werror -o "$d/example" "$d/example.c" -lnng -lmsgpackc
 
 kill -TERM "$(cat "$d/w1.pid")" "$(cat "$d/w3.pid")"
-wait "$(cat "$d/w1.pid")"
+wait_exit 15 "$(cat "$d/w1.pid")"
 check_eq "worker 1 exits 0 on SIGTERM" 0 $?
