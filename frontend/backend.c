@@ -1,6 +1,7 @@
 #include "backend.h"
 #include "err.h"
 #include "log.h"
+#include "nngclose.h"
 #include "proto.h"
 
 #include <nng/protocol/reqrep0/req.h>
@@ -13,6 +14,7 @@
 #define PING_HEALTHY_MS 1000
 #define PING_UNKNOWN_MS 50
 #define STALE_MS 3000
+#define CLOSE_MS 2000
 
 enum stage { STAGE_SEND, STAGE_RECV };
 
@@ -326,14 +328,19 @@ int backend_timeout_ms(const struct backend *b)
 	return b->timeout_ms;
 }
 
-void backend_close(struct backend *b)
+int backend_close(struct backend *b)
 {
 	if (!b)
-		return;
+		return 0;
 	atomic_store(&b->closing, true);
 	nng_aio_stop(b->ping.timer);
 	nng_aio_stop(b->ping.aio);
-	nng_close(b->sock);
+	if (nngclose_within(b->sock, CLOSE_MS) != 0) {
+		log_warn("the workers' socket did not close within %d ms (libnng); leaving it "
+			 "to the process exit",
+			 CLOSE_MS);
+		return ERR_TIMEOUT;
+	}
 	for (size_t i = 0; i < b->nslots; i++)
 		nng_aio_stop(b->slots[i]->aio);
 	/* Every pending call has posted its slot: deliver them now. */
@@ -351,4 +358,5 @@ void backend_close(struct backend *b)
 	nng_aio_free(b->ping.aio);
 	nng_aio_free(b->ping.timer);
 	free(b);
+	return 0;
 }

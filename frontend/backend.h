@@ -56,7 +56,10 @@ nng_socket backend_socket(const struct backend *b);
 int backend_timeout_ms(const struct backend *b);
 
 /* Close the socket (pending calls complete with ERR_UNAVAILABLE, on the loop
- * thread, before this returns), stop the ping, free everything. */
-void backend_close(struct backend *b);
+ * thread, before this returns), stop the ping, free everything. Returns 0, or
+ * ERR_TIMEOUT when libnng did not close the socket within 2 s (see
+ * nngclose.h): then b is left allocated for the process exit, and the
+ * caller must not call nng_fini(). */
+int backend_close(struct backend *b);
 
 #endif

@@ -1,6 +1,7 @@
 #include "broker.h"
 #include "err.h"
 #include "log.h"
+#include "nngclose.h"
 #include "proto.h"
 
 #include <nng/protocol/reqrep0/rep.h>
@@ -8,6 +9,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define CLOSE_MS 2000
 
 /* One caller at a time: REP receive -> REQ send -> REQ receive -> REP send.
  * Owned by nng callbacks; the two aios never run at the same time because
@@ -173,12 +176,17 @@ fail:
 	return rc;
 }
 
-void broker_close(struct broker *br)
+int broker_close(struct broker *br)
 {
 	if (!br)
-		return;
+		return 0;
 	atomic_store(&br->closing, true);
-	nng_close(br->sock);
+	if (nngclose_within(br->sock, CLOSE_MS) != 0) {
+		log_warn("the api socket did not close within %d ms (libnng); leaving it to the "
+			 "process exit",
+			 CLOSE_MS);
+		return ERR_TIMEOUT;
+	}
 	/* Slots past n may be half made when broker_open failed. */
 	for (size_t i = 0; i < br->cap; i++) {
 		struct bslot *s = &br->slots[i];
@@ -198,4 +206,5 @@ void broker_close(struct broker *br)
 	}
 	free(br->slots);
 	free(br);
+	return 0;
 }

@@ -26,6 +26,9 @@ struct broker;
 int broker_open(const char *url, struct backend *b, size_t n, size_t max_msg, struct broker **out,
 		char *err);
 
-void broker_close(struct broker *br);
+/* Close the socket and free the broker. Returns 0, or ERR_TIMEOUT when
+ * libnng did not close the socket within 2 s (see nngclose.h): then br is
+ * left allocated for the process exit. */
+int broker_close(struct broker *br);
 
 #endif

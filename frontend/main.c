@@ -388,8 +388,10 @@ static int start(struct app *app, const struct opts *o, const char *workers_url,
 
 static void stop(struct app *app, const char *workers_url, const char *api_url)
 {
-	broker_close(app->broker);
-	backend_close(app->backend);
+	/* A socket libnng cannot close stays allocated (nngclose.h), and the
+	 * broker's callbacks use the backend: keep both then. */
+	if (broker_close(app->broker) == 0)
+		backend_close(app->backend);
 	http_free(app->http);
 	supervisor_free(app->sup);
 	static_free(app->site);

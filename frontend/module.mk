@@ -11,7 +11,7 @@ FRONTEND_OBJS  := $(B)/obj/frontend/main.o $(B)/obj/frontend/http.o \
                   $(B)/obj/frontend/backend.o $(B)/obj/frontend/broker.o \
                   $(B)/obj/frontend/supervisor.o $(MULTIPART_OBJS) \
                   $(B)/obj/frontend/metrics.o $(B)/obj/frontend/static.o \
-                  $(PROTO_OBJS)
+                  $(PROTO_OBJS) $(NNGCLOSE_OBJS)
 
 BINS += $(B)/mnist-frontend
 $(B)/mnist-frontend: $(FRONTEND_OBJS) $(COMMON_OBJS)

@@ -53,7 +53,7 @@ $(B)/tests/bench_engine: $(B)/obj/tests/bench_engine.o $(ENGINE_OBJS) $(COMMON_O
 $(B)/tests/bench_engine: LDLIBS += $(ENGINE_LIBS)
 
 # Serving path (issue 5): mnist-worker (worker/serve.h) and mnist-client.
-SERVE_OBJS := $(B)/obj/worker/serve.o $(B)/obj/worker/worker_main.o
+SERVE_OBJS := $(B)/obj/worker/serve.o $(B)/obj/worker/worker_main.o $(NNGCLOSE_OBJS)
 BINS += $(B)/mnist-client
 $(B)/mnist-client: $(B)/obj/worker/client_main.o $(PROTO_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(LIB_nng) $(LIB_msgpack)

@@ -11,6 +11,7 @@
 #include "serve.h"
 #include "err.h"
 #include "log.h"
+#include "nngclose.h"
 #include "proto.h"
 
 #include <errno.h>
@@ -23,6 +24,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#define CLOSE_MS 2000 /* bound on nng_close at exit (nngclose.h) */
 
 enum slot_state { SLOT_IDLE, SLOT_RECV, SLOT_QUEUED, SLOT_SEND };
 
@@ -379,10 +382,12 @@ static int go(server *s, char *err)
 	return 0;
 }
 
-static void destroy(server *s)
+/* Returns false when libnng could not close the socket: then everything
+ * nng may still touch stays allocated (nngclose.h). */
+static bool destroy(server *s)
 {
 	if (!s)
-		return;
+		return true;
 	/* The compute thread finishes its batch first: it still sends on the
 	 * slots' aios, which must outlive it. */
 	if (s->thread_started) {
@@ -392,7 +397,13 @@ static void destroy(server *s)
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->thread, NULL);
 	}
-	nng_close(s->sock); /* fails every pending operation with NNG_ECLOSED */
+	/* Fails every pending operation with NNG_ECLOSED. */
+	if (nngclose_within(s->sock, CLOSE_MS) != 0) {
+		log_warn("the socket did not close within %d ms (libnng); leaving it to the "
+			 "process exit",
+			 CLOSE_MS);
+		return false;
+	}
 	for (int i = 0; i < s->nslots; i++)
 		nng_aio_free(s->slots[i].aio); /* waits for a running callback */
 	for (int i = 0; i < s->nslots; i++)
@@ -406,6 +417,7 @@ static void destroy(server *s)
 	pthread_cond_destroy(&s->idle);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
+	return true;
 }
 
 static int init_sync(server *s, char *err)
@@ -486,6 +498,7 @@ int serve_stop(server *s, int timeout_ms, struct serve_stats *stats)
 	 * it a moment before closing the pipe under it. */
 	struct timespec linger = {0, 100 * 1000 * 1000};
 	nanosleep(&linger, NULL);
-	destroy(s);
+	if (!destroy(s) && stats)
+		stats->socket_stuck = true;
 	return rc;
 }

@@ -19,6 +19,7 @@
 #include "image.h"
 #include "model.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,9 @@ struct serve_stats {
 	uint64_t requests; /* replies sent, errors included */
 	uint64_t batches;  /* forwards run */
 	uint64_t max_batch_seen;
+	/* libnng did not close the socket in time (nngclose.h): its memory is
+	 * left to the process exit; do not call nng_fini(). */
+	bool socket_stuck;
 };
 
 typedef struct server server;

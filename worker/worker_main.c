@@ -198,7 +198,8 @@ int main(int argc, char **argv)
 	log_info("signal %d: answering in-flight requests, then exiting", sig);
 	rc = serve_stop(srv, STOP_TIMEOUT_MS, &st);
 	model_free(m);
-	nng_fini(); /* nng's own threads, so leak checkers see a clean exit */
+	if (!st.socket_stuck)
+		nng_fini(); /* nng's own threads, so leak checkers see a clean exit */
 	log_info("stopped after %llu replies, %llu batches, largest batch %llu%s",
 		 (unsigned long long)st.requests, (unsigned long long)st.batches,
 		 (unsigned long long)st.max_batch_seen,
