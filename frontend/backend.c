@@ -163,7 +163,7 @@ int backend_call(struct backend *b, const uint8_t *msg, size_t len, backend_done
 	struct slot *s;
 	nng_msg *m;
 
-	if (atomic_load(&b->closing) || backend_workers(b) <= 0)
+	if (atomic_load(&b->closing) || backend_available(b) != BACKEND_READY)
 		return ERR_UNAVAILABLE;
 	if (b->inflight >= b->max_inflight)
 		return ERR_UNAVAILABLE;
@@ -316,6 +316,19 @@ int backend_healthy(const struct backend *b)
 	struct backend *m = (struct backend *)b;
 	nng_time last = atomic_load(&m->last_ok);
 	return backend_workers(b) > 0 && last != 0 && nng_clock() - last < STALE_MS;
+}
+
+enum backend_state backend_available(const struct backend *b)
+{
+	struct backend *m = (struct backend *)b;
+	nng_time last = atomic_load(&m->last_ok);
+
+	if (backend_workers(b) <= 0)
+		return BACKEND_NO_WORKER;
+	/* Before the first answer a worker gets the benefit of the doubt. */
+	if (last != 0 && nng_clock() - last >= STALE_MS)
+		return BACKEND_SILENT;
+	return BACKEND_READY;
 }
 
 nng_socket backend_socket(const struct backend *b)

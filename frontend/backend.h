@@ -43,9 +43,16 @@ typedef void (*backend_done_cb)(void *arg, int rc, const uint8_t *reply, size_t 
 int backend_open(const struct backend_opts *opts, h2o_loop_t *loop, struct backend **out,
 		 char *err);
 
+/* Whether a call can go out now: a worker is connected and, once any worker
+ * has answered, some answer came in the last 3 s. A connected worker that
+ * stopped answering (stuck, stopped, or a pipe whose removal libnng never
+ * reported) makes callers fail fast instead of waiting out timeout_ms. */
+enum backend_state { BACKEND_READY, BACKEND_NO_WORKER, BACKEND_SILENT };
+enum backend_state backend_available(const struct backend *b);
+
 /* Send msg (copied) to a worker. Returns 0 (cb will run exactly once, on
- * the loop thread, later), or ERR_UNAVAILABLE at once when no worker is
- * connected or max_inflight calls are pending, or ERR_NOMEM. */
+ * the loop thread, later), or ERR_UNAVAILABLE at once when the backend is
+ * not available (above) or max_inflight calls are pending, or ERR_NOMEM. */
 int backend_call(struct backend *b, const uint8_t *msg, size_t len, backend_done_cb cb, void *arg);
 
 size_t backend_inflight(const struct backend *b); /* calls not yet completed */

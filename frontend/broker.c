@@ -91,9 +91,15 @@ static void on_rep(void *arg)
 		return;
 	}
 	m = nng_aio_get_msg(s->rep_aio);
-	if (backend_workers(s->br->backend) <= 0) {
+	switch (backend_available(s->br->backend)) {
+	case BACKEND_READY: break;
+	case BACKEND_NO_WORKER:
 		nng_msg_free(m);
 		send_error(s, ERR_UNAVAILABLE, "no inference worker is connected");
+		return;
+	case BACKEND_SILENT:
+		nng_msg_free(m);
+		send_error(s, ERR_UNAVAILABLE, "no inference worker has answered for 3 s");
 		return;
 	}
 	s->stage = B_FORWARD;

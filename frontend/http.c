@@ -371,9 +371,15 @@ static void forward(h2o_req_t *req, const uint8_t *image, size_t len)
 		respond_503(req, "The service is shutting down");
 		return;
 	}
-	if (backend_workers(srv->backend) <= 0) {
+	switch (backend_available(srv->backend)) {
+	case BACKEND_READY: break;
+	case BACKEND_NO_WORKER:
 		metrics_reject(METRICS_REJECT_NO_WORKER);
 		respond_503(req, "No inference worker is available");
+		return;
+	case BACKEND_SILENT:
+		metrics_reject(METRICS_REJECT_NO_WORKER);
+		respond_503(req, "No inference worker has answered for 3 s");
 		return;
 	}
 	if (srv->inflight_bytes > 0 && (srv->inflight_bytes >= srv->max_inflight_bytes ||
