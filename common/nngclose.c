@@ -1,5 +1,6 @@
 #include "nngclose.h"
 #include "err.h"
+#include "log.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -41,7 +42,7 @@ static void *close_thread(void *arg)
 	return NULL;
 }
 
-int nngclose_within(nng_socket sock, int timeout_ms)
+int nngclose_within(nng_socket sock, int timeout_ms, const char *what)
 {
 	struct closing *c = calloc(1, sizeof *c);
 	pthread_condattr_t attr;
@@ -81,5 +82,9 @@ int nngclose_within(nng_socket sock, int timeout_ms)
 	done = c->done;
 	pthread_mutex_unlock(&c->mu);
 	release(c);
-	return done ? 0 : ERR_TIMEOUT;
+	if (done)
+		return 0;
+	log_warn("%s did not close within %d ms (libnng); leaving it to the process exit", what,
+		 timeout_ms);
+	return ERR_TIMEOUT;
 }

@@ -14,7 +14,6 @@
 #define PING_HEALTHY_MS 1000
 #define PING_UNKNOWN_MS 50
 #define STALE_MS 3000
-#define CLOSE_MS 2000
 
 enum stage { STAGE_SEND, STAGE_RECV };
 
@@ -313,9 +312,9 @@ void backend_mark_ok(struct backend *b)
 
 int backend_healthy(const struct backend *b)
 {
-	struct backend *m = (struct backend *)b;
-	nng_time last = atomic_load(&m->last_ok);
-	return backend_workers(b) > 0 && last != 0 && nng_clock() - last < STALE_MS;
+	/* Available, and not only on the benefit of the doubt. */
+	return backend_available(b) == BACKEND_READY &&
+	       atomic_load(&((struct backend *)b)->last_ok) != 0;
 }
 
 enum backend_state backend_available(const struct backend *b)
@@ -348,12 +347,8 @@ int backend_close(struct backend *b)
 	atomic_store(&b->closing, true);
 	nng_aio_stop(b->ping.timer);
 	nng_aio_stop(b->ping.aio);
-	if (nngclose_within(b->sock, CLOSE_MS) != 0) {
-		log_warn("the workers' socket did not close within %d ms (libnng); leaving it "
-			 "to the process exit",
-			 CLOSE_MS);
+	if (nngclose_within(b->sock, NNGCLOSE_MS, "the workers' socket") != 0)
 		return ERR_TIMEOUT;
-	}
 	for (size_t i = 0; i < b->nslots; i++)
 		nng_aio_stop(b->slots[i]->aio);
 	/* Every pending call has posted its slot: deliver them now. */

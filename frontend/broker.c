@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLOSE_MS 2000
-
 /* One caller at a time: REP receive -> REQ send -> REQ receive -> REP send.
  * Owned by nng callbacks; the two aios never run at the same time because
  * each stage starts the next one only when it is done. */
@@ -72,6 +70,7 @@ static void on_rep(void *arg)
 {
 	struct bslot *s = arg;
 	int rv = nng_aio_result(s->rep_aio);
+	enum backend_state state;
 	nng_msg *m;
 
 	if (atomic_load(&s->br->closing) || rv == NNG_ECLOSED) {
@@ -91,15 +90,11 @@ static void on_rep(void *arg)
 		return;
 	}
 	m = nng_aio_get_msg(s->rep_aio);
-	switch (backend_available(s->br->backend)) {
-	case BACKEND_READY: break;
-	case BACKEND_NO_WORKER:
+	if ((state = backend_available(s->br->backend)) != BACKEND_READY) {
 		nng_msg_free(m);
-		send_error(s, ERR_UNAVAILABLE, "no inference worker is connected");
-		return;
-	case BACKEND_SILENT:
-		nng_msg_free(m);
-		send_error(s, ERR_UNAVAILABLE, "no inference worker has answered for 3 s");
+		send_error(s, ERR_UNAVAILABLE,
+			   state == BACKEND_SILENT ? "no inference worker has answered for 3 s"
+						   : "no inference worker is connected");
 		return;
 	}
 	s->stage = B_FORWARD;
@@ -187,12 +182,8 @@ int broker_close(struct broker *br)
 	if (!br)
 		return 0;
 	atomic_store(&br->closing, true);
-	if (nngclose_within(br->sock, CLOSE_MS) != 0) {
-		log_warn("the api socket did not close within %d ms (libnng); leaving it to the "
-			 "process exit",
-			 CLOSE_MS);
+	if (nngclose_within(br->sock, NNGCLOSE_MS, "the api socket") != 0)
 		return ERR_TIMEOUT;
-	}
 	/* Slots past n may be half made when broker_open failed. */
 	for (size_t i = 0; i < br->cap; i++) {
 		struct bslot *s = &br->slots[i];

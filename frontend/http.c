@@ -362,6 +362,7 @@ static void forward(h2o_req_t *req, const uint8_t *image, size_t len)
 {
 	struct http_server *srv = server_of(req);
 	struct proto_request preq = {.image = image, .image_len = len, .probs = want_probs(req)};
+	enum backend_state state;
 	struct pending *p;
 	uint8_t *msg;
 	size_t msg_len;
@@ -371,15 +372,11 @@ static void forward(h2o_req_t *req, const uint8_t *image, size_t len)
 		respond_503(req, "The service is shutting down");
 		return;
 	}
-	switch (backend_available(srv->backend)) {
-	case BACKEND_READY: break;
-	case BACKEND_NO_WORKER:
+	if ((state = backend_available(srv->backend)) != BACKEND_READY) {
 		metrics_reject(METRICS_REJECT_NO_WORKER);
-		respond_503(req, "No inference worker is available");
-		return;
-	case BACKEND_SILENT:
-		metrics_reject(METRICS_REJECT_NO_WORKER);
-		respond_503(req, "No inference worker has answered for 3 s");
+		respond_503(req, state == BACKEND_SILENT
+				     ? "No inference worker has answered for 3 s"
+				     : "No inference worker is available");
 		return;
 	}
 	if (srv->inflight_bytes > 0 && (srv->inflight_bytes >= srv->max_inflight_bytes ||

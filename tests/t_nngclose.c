@@ -97,9 +97,9 @@ int main(void)
 	snprintf(url, sizeof url, "ipc://%s/a.sock", dir);
 	gate_open = true;
 	CHECK(connect_pair(url, &rep, &req), "connected pair");
-	CHECK(nngclose_within(rep, 2000) == 0, "a normal close returns 0");
+	CHECK(nngclose_within(rep, 2000, "test socket") == 0, "a normal close returns 0");
 	CHECK(wait_closed(rep), "and the socket is closed");
-	CHECK(nngclose_within(req, 2000) == 0, "the peer closes too");
+	CHECK(nngclose_within(req, 2000, "test socket") == 0, "the peer closes too");
 
 	/* A close held back by a pipe that cannot be removed. */
 	snprintf(url, sizeof url, "ipc://%s/b.sock", dir);
@@ -107,7 +107,7 @@ int main(void)
 	in_callback = false;
 	CHECK(connect_pair(url, &rep, &req), "connected second pair");
 	t0 = now_s();
-	rc = nngclose_within(rep, 200);
+	rc = nngclose_within(rep, 200, "test socket");
 	waited = now_s() - t0;
 	CHECK(rc == ERR_TIMEOUT, "a blocked close returns ERR_TIMEOUT (got %d)", rc);
 	CHECK(waited >= 0.19 && waited < 3.0, "after about the bound (%.3f s for 200 ms)", waited);
@@ -117,7 +117,7 @@ int main(void)
 	pthread_cond_broadcast(&cv);
 	pthread_mutex_unlock(&mu);
 	CHECK(wait_closed(rep), "the close finishes once the pipe can go");
-	CHECK(nngclose_within(req, 2000) == 0, "the peer closes normally");
+	CHECK(nngclose_within(req, 2000, "test socket") == 0, "the peer closes normally");
 
 	nng_fini();
 	snprintf(url, sizeof url, "%s/a.sock", dir);

@@ -25,8 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CLOSE_MS 2000 /* bound on nng_close at exit (nngclose.h) */
-
 enum slot_state { SLOT_IDLE, SLOT_RECV, SLOT_QUEUED, SLOT_SEND };
 
 /* One REP context and the request it currently holds. */
@@ -398,12 +396,8 @@ static bool destroy(server *s)
 		pthread_join(s->thread, NULL);
 	}
 	/* Fails every pending operation with NNG_ECLOSED. */
-	if (nngclose_within(s->sock, CLOSE_MS) != 0) {
-		log_warn("the socket did not close within %d ms (libnng); leaving it to the "
-			 "process exit",
-			 CLOSE_MS);
+	if (nngclose_within(s->sock, NNGCLOSE_MS, "the socket") != 0)
 		return false;
-	}
 	for (int i = 0; i < s->nslots; i++)
 		nng_aio_free(s->slots[i].aio); /* waits for a running callback */
 	for (int i = 0; i < s->nslots; i++)
