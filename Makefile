@@ -4,11 +4,10 @@
 
 B        ?= build
 CC       ?= cc
-PKGS     := libh2o-evloop libnng msgpack jansson openblas libpng libjpeg libsystemd
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=c17 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
-            -Icommon -Iworker -Ifrontend $(SANFLAGS)
+            -Icommon -Iworker -Iworker/image -Iworker/engine -Ifrontend $(SANFLAGS)
 LDFLAGS  += -pthread $(SANFLAGS)
 LDLIBS   += -lm
 PREFIX   ?= /usr/local
@@ -31,14 +30,24 @@ BINS      :=
 TEST_BINS :=
 FUZZERS   :=
 
-.PHONY: all deps test-deps run test asan fuzz bench weights data format install clean
+.PHONY: all deps test-deps run test asan fuzz fuzzers bench weights data format install clean
 all: $(DEPS_OK)
 
+# libFuzzer harnesses: clang, built apart from the normal objects (make fuzzers).
+FUZZ_CC     ?= clang
+FUZZ_CFLAGS := -std=c17 -g -O1 -D_GNU_SOURCE -Icommon -Ifrontend -Iworker/image \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+# In the order data flows: shared pieces, the HTTP side, the worker and
+# what it holds, the tools, then tests and installation.
 include common/module.mk
-include worker/module.mk
 include frontend/module.mk
+include frontend/www/module.mk
+include worker/image/module.mk
+include worker/engine/module.mk
+include worker/module.mk
+include tools/module.mk
 include tests/module.mk
-include docs-assets/module.mk
 include systemd/module.mk
 
 all: $(BINS) $(TEST_BINS)
@@ -74,12 +83,14 @@ asan:
 test: test-deps all data asan
 	@B=$(B) sh tests/run.sh
 
+fuzzers: $(FUZZERS)
+
 fuzz: test-deps
 	$(MAKE) fuzzers
-	@B=$(B) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} sh tests/fuzz.sh
+	@B=$(B) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} sh tests/fuzz/fuzz.sh
 
 bench: test-deps all data
-	@B=$(B) sh tests/bench.sh
+	@B=$(B) sh tests/bench/bench.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

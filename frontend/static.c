@@ -1,5 +1,6 @@
 #include "static.h"
 #include "err.h"
+#include "file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -48,49 +49,11 @@ static const char *content_type(const char *name)
 	return "application/octet-stream";
 }
 
-/* Read a whole regular file of known size into a new buffer. */
-static int read_file(const char *fs, size_t size, uint8_t **out, char *err)
-{
-	uint8_t *buf = NULL;
-	size_t got = 0;
-	int fd, rc;
-
-	fd = open(fs, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_set(err, ERR_IO, "cannot open %s: %s", fs, strerror(errno));
-	buf = malloc(size ? size : 1);
-	if (!buf) {
-		rc = err_set(err, ERR_NOMEM, "out of memory reading %s", fs);
-		goto fail;
-	}
-	while (got < size) {
-		ssize_t n = read(fd, buf + got, size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = err_set(err, ERR_IO, "cannot read %s: %s", fs, strerror(errno));
-			goto fail;
-		}
-		if (n == 0) {
-			rc = err_set(err, ERR_IO, "%s shrank while being read", fs);
-			goto fail;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	*out = buf;
-	return 0;
-fail:
-	free(buf);
-	close(fd);
-	return rc;
-}
-
 static int add_file(struct static_site *s, const char *fs, const char *url, size_t size, char *err)
 {
 	struct static_file *f;
 	uint8_t *body = NULL;
-	char *path;
+	char *path, msg[ERR_MAX];
 	int rc;
 
 	if (s->n >= STATIC_MAX_FILES)
@@ -110,10 +73,10 @@ static int add_file(struct static_site *s, const char *fs, const char *url, size
 	path = strdup(url);
 	if (!path)
 		return err_set(err, ERR_NOMEM, "out of memory");
-	rc = read_file(fs, size, &body, err);
+	rc = file_read(fs, STATIC_MAX_BYTES - s->bytes, &body, &size, msg);
 	if (rc) {
 		free(path);
-		return rc;
+		return err_set(err, rc, "%s: %s", fs, msg);
 	}
 	f = &s->files[s->n++];
 	f->path = path;
@@ -239,16 +202,6 @@ const struct static_file *static_find(const struct static_site *site, const char
 		len--;
 	memcpy(buf + len, "/index.html", sizeof "/index.html");
 	return len ? lookup(site, buf) : NULL;
-}
-
-size_t static_count(const struct static_site *site)
-{
-	return site ? site->n : 0;
-}
-
-size_t static_bytes(const struct static_site *site)
-{
-	return site ? site->bytes : 0;
 }
 
 void static_free(struct static_site *site)

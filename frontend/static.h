@@ -58,10 +58,6 @@ int static_load(const char *dir, struct static_site **out, char *err);
  * for /redoc. */
 const struct static_file *static_find(const struct static_site *site, const char *path, size_t len);
 
-/* Number of files and total bytes loaded (for the start-up log line). */
-size_t static_count(const struct static_site *site);
-size_t static_bytes(const struct static_site *site);
-
 void static_free(struct static_site *site);
 
 #endif

@@ -55,9 +55,9 @@ tar -C "$tmp/unpack" -xzf "$cache/redoc-2.5.2.tgz" \
     package/bundles/redoc.standalone.js package/LICENSE
 mv "$tmp/unpack/package/bundles/redoc.standalone.js" "$tmp/unpack/package/LICENSE" "$tmp/redoc/"
 rm -rf "$tmp/unpack"
-cp "$here/docs-assets/swagger.html" "$tmp/docs/index.html"
-cp "$here/docs-assets/swagger-init.js" "$tmp/docs/init.js"
-cp "$here/docs-assets/redoc.html" "$tmp/redoc/index.html"
+cp "$here/frontend/www/swagger.html" "$tmp/docs/index.html"
+cp "$here/frontend/www/swagger-init.js" "$tmp/docs/init.js"
+cp "$here/frontend/www/redoc.html" "$tmp/redoc/index.html"
 cp "$here/docs/openapi.json" "$tmp/openapi.json"
 chmod -R u=rwX,go=rX "$tmp"
 rm -rf "$www"

@@ -1,13 +1,12 @@
-# tests/ build fragment, included by the top Makefile.
-# A C unit test tests/t_NAME.c becomes $(B)/tests/t_NAME. Each module adds
-# its own tests to TEST_BINS with the objects they link, for example:
+# tests/ build fragment, included by the top Makefile. Test sources live
+# here (unit/ C tests, integration/ shell tests, python/, fuzz/, bench/);
+# each module's fragment lists the tests it owns with the objects they
+# link, for example:
 #   TEST_BINS += $(B)/tests/t_kernels
-#   $(B)/tests/t_kernels: $(B)/obj/tests/t_kernels.o $(ENGINE_OBJS) $(COMMON_OBJS)
+#   $(B)/tests/t_kernels: $(B)/obj/tests/unit/t_kernels.o $(ENGINE_OBJS) $(COMMON_OBJS)
 # and the generic link rule below does the rest (add libraries with
 # target-specific LDLIBS).
+$(B)/obj/tests/%.o: CFLAGS += -Itests/unit
 $(B)/tests/%:
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-TEST_BINS += $(B)/tests/t_config
-$(B)/tests/t_config: $(B)/obj/tests/t_config.o $(COMMON_OBJS)

@@ -1,6 +1,6 @@
 """The CNN-Transformer of DESIGN.md, in PyTorch.
 
-State-dict names are the contract with the C engine (worker/model.c):
+State-dict names are the contract with the C engine (worker/engine/model.c):
 conv1, conv2, proj, pos_embed, transformer.layers.{0,1}.*, fc1, fc2.
 Shared by train.py, convert.py and the parity tests.
 """

@@ -1,0 +1,13 @@
+# The site the frontend serves (frontend/static.h), included by the top
+# Makefile. $(B)/www holds openapi.json, the Swagger UI and ReDoc pages and
+# their npm assets (scripts/fetch-docs-assets.sh: pinned versions,
+# sha512-checked, tarballs cached in DOCS_CACHE so that `make asan` and
+# rebuilds reuse them).
+WWW        := $(B)/www
+DOCS_CACHE ?= build/cache
+WWW_SRC    := scripts/fetch-docs-assets.sh docs/openapi.json frontend/www/swagger.html \
+              frontend/www/swagger-init.js frontend/www/redoc.html
+
+all: $(WWW)/.stamp
+$(WWW)/.stamp: $(WWW_SRC)
+	@sh scripts/fetch-docs-assets.sh $(WWW) $(DOCS_CACHE)

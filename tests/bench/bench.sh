@@ -1,0 +1,52 @@
+#!/bin/sh
+# make bench: performance figures, never part of make test. Each section
+# prints its own figures; docs/BENCHMARKS.md records them with this command.
+# BENCH="pattern" limits the run to sections whose name contains pattern.
+B=${B:-build}
+export B
+section() {
+    case "$1" in *"${BENCH:-}"*) ;; *) return 1 ;; esac
+    echo "== $1"
+}
+
+# Engine: C forward vs PyTorch on one thread, and the OpenBLAS sgemm peak.
+if section engine; then
+    W=${WEIGHTS:-weights/model.safetensors}
+    # Other work on the machine skews every figure: say how busy it was.
+    echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    OPENBLAS_NUM_THREADS=1 "$B/tests/bench_engine" --weights "$W"
+    # The same with the AVX2 kernels, as on a host without AVX-512.
+    OPENBLAS_NUM_THREADS=1 "$B/tests/bench_engine" --weights "$W" --isa avx2 --no-sgemm
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tests/bench/bench_engine.py "$W"
+    echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
+
+# Serving: HTTP -> h2o frontend -> nng -> 2 workers, with wrk (frontend/).
+if section serving; then
+    sh tests/bench/bench_serving.sh
+fi
+
+# Images: decode + normalise per image (img_to_mnist, no model), median of
+# repeats, for a 28x28 PNG, 1000x1000 and 4000x3000 JPEG photos and a
+# 2000x1500 PNG photo; then the original service's Pillow preprocessing
+# (open, convert("L"), resize to 28x28) on the same files for scale.
+if section images; then
+    dir=$B/bench-images
+    /usr/bin/python3 scripts/gen-test-images.py large "$B/data" "$dir"
+    set -- "$dir/mnist_28x28.png" "$dir/photo_1000x1000.jpg" "$dir/photo_4000x3000.jpg" \
+        "$dir/photo_2000x1500.png"
+    "$B/mnist-predict" --bench 50 "$@"
+    /usr/bin/python3 -c '
+import io, sys, time
+from PIL import Image
+for f in sys.argv[1:]:
+    data = open(f, "rb").read()
+    t = []
+    for _ in range(20):
+        a = time.perf_counter()
+        Image.open(io.BytesIO(data)).convert("L").resize((28, 28))
+        t.append((time.perf_counter() - a) * 1e3)
+    t.sort()
+    print(f"{f}: Pillow open+convert+resize median {t[len(t) // 2]:.3f} ms (20 runs)")
+' "$@"
+fi

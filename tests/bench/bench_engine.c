@@ -1,0 +1,215 @@
+/*
+ * bench_engine: in-process forward pass of the C engine on one thread, and
+ * the best single-core OpenBLAS sgemm rate as the practical peak, and the
+ * core's FMA peak (a register-only AVX-512 / AVX2 FMA loop). Run by
+ * tests/bench/bench.sh (make bench), never by make test.
+ *
+ *   bench_engine [--weights PATH] [--isa generic|avx2|avx512] [--runs N]
+ *
+ * Prints one line per batch size: batch, ms per batch, images/s, GFLOP/s
+ * (36.6 MFLOP per image), the median of N runs of about 256 images each,
+ * the fastest run and the median thread CPU time (both less sensitive to
+ * other load on the machine than the wall-clock median).
+ */
+#include "config.h"
+#include "err.h"
+#include "kernels.h"
+#include "model.h"
+
+#include <cblas.h>
+#include <immintrin.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FLOP_PER_IMAGE 36.6e6
+
+static double clock_s(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double now(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void bench_batch(model *m, const float *pix, int batch, int runs)
+{
+	float logits[32 * MODEL_CLASSES];
+	int iters = 256 / batch < 8 ? 8 : 256 / batch;
+	double t[64], cpu[64];
+	for (int i = 0; i < iters; i++) /* warm-up */
+		model_forward(m, pix, batch, logits);
+	for (int r = 0; r < runs; r++) {
+		double t0 = now(), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+		for (int i = 0; i < iters; i++)
+			model_forward(m, pix, batch, logits);
+		t[r] = (now() - t0) / iters;
+		cpu[r] = (clock_s(CLOCK_THREAD_CPUTIME_ID) - c0) / iters;
+	}
+	double s = median(t, runs), best = t[0]; /* sorted by median() */
+	printf("engine batch %2d: %7.3f ms/batch %8.0f images/s %6.1f GFLOP/s "
+	       "(best run %.3f ms, median CPU time %.3f ms)\n",
+	       batch, s * 1e3, batch / s, batch * FLOP_PER_IMAGE / s * 1e-9, best * 1e3,
+	       median(cpu, runs) * 1e3);
+}
+
+/* Best sgemm GFLOP/s over a few square and model-like shapes. */
+static void bench_sgemm(void)
+{
+	static const int shapes[][3] = {{512, 512, 512},  {1024, 1024, 1024}, {2048, 2048, 512},
+					{1568, 384, 128}, {1568, 256, 128},   {1568, 128, 256}};
+	double best = 0;
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+		int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+		float *a = calloc((size_t)m * k, 4), *b = calloc((size_t)k * n, 4);
+		float *c = calloc((size_t)m * n, 4);
+		if (!a || !b || !c) {
+			free(a), free(b), free(c);
+			continue;
+		}
+		for (size_t i = 0; i < (size_t)m * k; i++)
+			a[i] = (float)(i % 7) * 0.1f;
+		for (size_t i = 0; i < (size_t)k * n; i++)
+			b[i] = (float)(i % 5) * 0.1f;
+		double flop = 2.0 * m * n * k, t[7];
+		int iters = (int)(2e9 / flop) + 1;
+		for (int r = 0; r < 7; r++) {
+			double t0 = now();
+			for (int i = 0; i < iters; i++)
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k,
+					    1.0f, a, k, b, n, 0.0f, c, n);
+			t[r] = (now() - t0) / iters;
+		}
+		double g = flop / median(t, 7) * 1e-9;
+		printf("sgemm %4dx%4dx%4d: %6.1f GFLOP/s\n", m, n, k, g);
+		best = g > best ? g : best;
+		free(a), free(b), free(c);
+	}
+	printf("sgemm best: %.1f GFLOP/s (OpenBLAS, 1 thread, OPENBLAS_CORETYPE=%s)\n", best,
+	       config_env("OPENBLAS_CORETYPE", "auto"));
+}
+
+/*
+ * The core's FMA throughput: 12 independent accumulator chains (enough to
+ * cover FMA latency x ports) of register-only fused multiply-adds. This is
+ * the ceiling no kernel can pass; GFLOP/s = 2 x lanes x FMAs / second.
+ */
+#define FMA_CHAINS(T, FMA, SET1)                                                                   \
+	/* Distinct starting values, or the compiler merges identical chains. */                   \
+	T a0 = SET1(1.00f), a1 = SET1(1.01f), a2 = SET1(1.02f), a3 = SET1(1.03f),                  \
+	  a4 = SET1(1.04f), a5 = SET1(1.05f), a6 = SET1(1.06f), a7 = SET1(1.07f),                  \
+	  a8 = SET1(1.08f), a9 = SET1(1.09f), a10 = SET1(1.10f), a11 = SET1(1.11f);                \
+	const T x = SET1(0.999999f), y = SET1(1e-7f);                                              \
+	for (long i = 0; i < iters; i++) {                                                         \
+		a0 = FMA(a0, x, y);                                                                \
+		a1 = FMA(a1, x, y);                                                                \
+		a2 = FMA(a2, x, y);                                                                \
+		a3 = FMA(a3, x, y);                                                                \
+		a4 = FMA(a4, x, y);                                                                \
+		a5 = FMA(a5, x, y);                                                                \
+		a6 = FMA(a6, x, y);                                                                \
+		a7 = FMA(a7, x, y);                                                                \
+		a8 = FMA(a8, x, y);                                                                \
+		a9 = FMA(a9, x, y);                                                                \
+		a10 = FMA(a10, x, y);                                                              \
+		a11 = FMA(a11, x, y);                                                              \
+	}                                                                                          \
+	T s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;                         \
+	float out[sizeof(T) / sizeof(float)];                                                      \
+	memcpy(out, &s, sizeof out);                                                               \
+	return out[0];
+
+__attribute__((target("avx512f"))) static float fma_avx512(long iters)
+{
+	FMA_CHAINS(__m512, _mm512_fmadd_ps, _mm512_set1_ps)
+}
+
+__attribute__((target("avx2,fma"))) static float fma_avx2(long iters)
+{
+	FMA_CHAINS(__m256, _mm256_fmadd_ps, _mm256_set1_ps)
+}
+
+static void bench_fma_peak(void)
+{
+	const long iters = 20000000;
+	volatile float sink = 0;
+	for (int isa = 0; isa < 2; isa++) {
+		int lanes = isa ? 16 : 8;
+		if (isa ? !__builtin_cpu_supports("avx512f") : !__builtin_cpu_supports("fma"))
+			continue;
+		double best = 0;
+		for (int r = 0; r < 5; r++) {
+			double t = now();
+			sink += isa ? fma_avx512(iters) : fma_avx2(iters);
+			double g = 2.0 * lanes * 12 * (double)iters / (now() - t) / 1e9;
+			best = g > best ? g : best;
+		}
+		printf("FMA peak, 1 core, %s: %.1f GFLOP/s (best of 5)\n", isa ? "AVX-512" : "AVX2",
+		       best);
+	}
+	(void)sink;
+}
+
+int main(int argc, char **argv)
+{
+	const char *weights = CONFIG_DEFAULT_WEIGHTS, *isa = NULL;
+	unsigned long runs = 15;
+	int sgemm = 1;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--weights") == 0 && i + 1 < argc)
+			weights = argv[++i];
+		else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
+			isa = argv[++i];
+		else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc &&
+			 config_parse_ulong(argv[i + 1], 1, 64, &runs) == 0)
+			i++;
+		else if (strcmp(argv[i], "--no-sgemm") == 0)
+			sgemm = 0;
+		else {
+			fprintf(stderr, "usage: bench_engine [--weights PATH] [--isa "
+					"generic|avx2|avx512] [--runs N] [--no-sgemm]\n");
+			return 2;
+		}
+	}
+	model *m = NULL;
+	char err[ERR_MAX];
+	if (model_load(weights, 32, &m, err) < 0) {
+		fprintf(stderr, "bench_engine: %s\n", err);
+		return 1;
+	}
+	if (isa)
+		kern_use(strcmp(isa, "avx512") == 0 ? KERN_AVX512
+			 : strcmp(isa, "avx2") == 0 ? KERN_AVX2
+						    : KERN_GENERIC);
+	printf("engine: %s kernels, weights %s, median of %lu runs\n", kern_isa_name(kern_init()),
+	       weights, runs);
+	static float pix[32 * MODEL_PIXELS];
+	for (size_t i = 0; i < sizeof pix / sizeof pix[0]; i++)
+		pix[i] = (float)((i * 2654435761u) % 1000) / 1000.0f;
+	int batches[3] = {1, 8, 32};
+	for (int b = 0; b < 3; b++)
+		bench_batch(m, pix, batches[b], (int)runs);
+	model_free(m);
+	if (sgemm) {
+		bench_sgemm();
+		bench_fma_peak();
+	}
+	return 0;
+}

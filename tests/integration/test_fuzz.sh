@@ -1,0 +1,9 @@
+#!/bin/sh
+# make test's bounded fuzzing: build every harness (make fuzzers) and run each
+# for 20 s through tests/fuzz/fuzz.sh. Long runs: make fuzz.
+B=${B:-build}
+if ! make -s fuzzers B="$B" >"$B/fuzzers-build.log" 2>&1; then
+    echo "not ok - make fuzzers failed (log: $B/fuzzers-build.log)"
+    exit 1
+fi
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} B=$B sh tests/fuzz/fuzz.sh

@@ -1,0 +1,195 @@
+/* Unit tests for worker/engine/model.c: load errors on crafted weight files, and
+ * that a forward pass does not depend on how the batch is cut. Numerical
+ * agreement with PyTorch is tests/python/test_parity.py's job. */
+#include "err.h"
+#include "model.h"
+#include "tap.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct spec {
+	const char *name;
+	int ndim;
+	size_t shape[4];
+};
+
+#define L(i, n, ...)                                                                               \
+	{                                                                                          \
+		"transformer.layers." #i "." n, __VA_ARGS__                                        \
+	}
+#define LAYER(i)                                                                                   \
+	L(i, "self_attn.in_proj_weight", 2, {384, 128}), L(i, "self_attn.in_proj_bias", 1, {384}), \
+	    L(i, "self_attn.out_proj.weight", 2, {128, 128}),                                      \
+	    L(i, "self_attn.out_proj.bias", 1, {128}), L(i, "linear1.weight", 2, {256, 128}),      \
+	    L(i, "linear1.bias", 1, {256}), L(i, "linear2.weight", 2, {128, 256}),                 \
+	    L(i, "linear2.bias", 1, {128}), L(i, "norm1.weight", 1, {128}),                        \
+	    L(i, "norm1.bias", 1, {128}), L(i, "norm2.weight", 1, {128}),                          \
+	    L(i, "norm2.bias", 1, {128})
+
+static const struct spec specs[] = {
+    {"pos_embed", 3, {1, 49, 128}},
+    {"conv1.weight", 4, {32, 1, 3, 3}},
+    {"conv1.bias", 1, {32}},
+    {"conv2.weight", 4, {64, 32, 3, 3}},
+    {"conv2.bias", 1, {64}},
+    {"proj.weight", 2, {128, 64}},
+    {"proj.bias", 1, {128}},
+    LAYER(0),
+    LAYER(1),
+    {"fc1.weight", 2, {64, 128}},
+    {"fc1.bias", 1, {64}},
+    {"fc2.weight", 2, {10, 64}},
+    {"fc2.bias", 1, {10}},
+};
+#define NSPECS (sizeof specs / sizeof specs[0])
+
+static char path[128];
+
+struct buf {
+	char s[16384];
+	size_t len;
+};
+
+static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (b->len < sizeof b->s) {
+		int n = vsnprintf(b->s + b->len, sizeof b->s - b->len, fmt, ap);
+		b->len += n > 0 ? (size_t)n : 0;
+	}
+	va_end(ap);
+}
+
+/* Write a weight file of all specs with small pseudo-random values; leave
+ * out tensor `omit`, give tensor `bad` its last dim + 1, tensor `i32` dtype
+ * I32 (each may be NULL). */
+static void write_weights(const char *omit, const char *bad, const char *i32)
+{
+	static struct buf h;
+	size_t off = 0;
+	h.len = 0;
+	put(&h, "{\"__metadata__\":{\"format\":\"pt\"}");
+	for (size_t i = 0; i < NSPECS; i++) {
+		const struct spec *s = &specs[i];
+		if (omit && strcmp(s->name, omit) == 0)
+			continue;
+		const char *dt = i32 && strcmp(s->name, i32) == 0 ? "I32" : "F32";
+		put(&h, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[", s->name, dt);
+		size_t n = 1;
+		for (int d = 0; d < s->ndim; d++) {
+			size_t dim = s->shape[d];
+			if (bad && strcmp(s->name, bad) == 0 && d == s->ndim - 1)
+				dim++;
+			n *= dim;
+			put(&h, "%s%zu", d ? "," : "", dim);
+		}
+		put(&h, "],\"data_offsets\":[%zu,%zu]}", off, off + 4 * n);
+		off += 4 * n;
+	}
+	put(&h, "}");
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return;
+	unsigned long long len = h.len; /* little-endian host */
+	fwrite(&len, 8, 1, f);
+	fwrite(h.s, 1, h.len, f);
+	unsigned r = 12345;
+	for (size_t i = 0; i < off / 4; i++) {
+		r = r * 1103515245u + 12345u;
+		float v = ((float)(r >> 9) / (float)(1u << 23) - 0.5f) * 0.2f;
+		fwrite(&v, 4, 1, f);
+	}
+	fclose(f);
+}
+
+static void load_fails(const char *name, const char *want)
+{
+	model *m = (model *)1;
+	char err[ERR_MAX] = "";
+	int rc = model_load(path, 4, &m, err);
+	CHECK(rc < 0 && m == NULL && strstr(err, want), "%s: \"%s\"", name, err);
+}
+
+static void test_errors(void)
+{
+	write_weights("fc2.bias", NULL, NULL);
+	load_fails("missing tensor", "'fc2.bias' is missing");
+	write_weights(NULL, "conv2.weight", NULL);
+	load_fails("wrong shape", "'conv2.weight': shape [64,32,3,4], expected [64,32,3,3]");
+	write_weights(NULL, "transformer.layers.1.norm2.bias", NULL);
+	load_fails("wrong shape deep", "'transformer.layers.1.norm2.bias': shape [129]");
+	write_weights(NULL, NULL, "transformer.layers.0.self_attn.in_proj_weight");
+	load_fails("wrong dtype", "'transformer.layers.0.self_attn.in_proj_weight': dtype I32");
+	model *m = NULL;
+	char err[ERR_MAX];
+	write_weights(NULL, NULL, NULL);
+	int rc = model_load(path, 0, &m, err);
+	CHECK(rc < 0 && !m, "max_batch 0 refused: %s", err);
+	rc = model_load("/nonexistent/w.safetensors", 1, &m, err);
+	CHECK(rc == ERR_IO && !m && strstr(err, "/nonexistent/w.safetensors"), "missing file: %s",
+	      err);
+}
+
+static void test_batching(void)
+{
+	enum { N = 11 };
+	model *m1 = NULL, *m4 = NULL;
+	char err[ERR_MAX];
+	write_weights(NULL, NULL, NULL);
+	int rc = model_load(path, 1, &m1, err);
+	CHECK(rc == 0, "load max_batch 1 (%s)", rc ? err : "ok");
+	rc = model_load(path, 4, &m4, err);
+	CHECK(rc == 0, "load max_batch 4 (%s)", rc ? err : "ok");
+	if (!m1 || !m4)
+		goto out;
+	static float pix[N * MODEL_PIXELS], a[N * 10], b[N * 10], c[N * 10];
+	for (size_t i = 0; i < sizeof pix / sizeof pix[0]; i++)
+		pix[i] = (float)((i * 7919) % 1000) / 1000.0f;
+	for (int i = 0; i < N; i++)
+		model_forward(m1, pix + i * MODEL_PIXELS, 1, a + i * 10);
+	model_forward(m4, pix, N, b); /* chunks of 4, 4, 3 */
+	model_forward(m1, pix, N, c); /* chunks of 1 */
+	double e = 0, mag = 0;
+	int finite = 1;
+	for (int i = 0; i < N * 10; i++) {
+		e = fmax(e, fabs(a[i] - b[i]));
+		e = fmax(e, fabs(a[i] - c[i]));
+		mag = fmax(mag, fabs(a[i]));
+		finite &= isfinite(a[i]) && isfinite(b[i]);
+	}
+	CHECK(finite && mag > 0, "logits finite and non-zero (max %g)", mag);
+	CHECK(e <= 1e-5, "batch of 11 in chunks of 4 and of 1 == one by one (max diff %g)", e);
+	float probs[10];
+	int arg = model_softmax(a, probs), best = 0;
+	double sum = 0;
+	for (int i = 0; i < 10; i++) {
+		sum += probs[i];
+		best = a[i] > a[best] ? i : best;
+	}
+	CHECK(arg == best && fabs(sum - 1.0) < 1e-5, "softmax sums to 1, argmax %d", arg);
+out:
+	model_free(m1);
+	model_free(m4);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/mnist-t-model.XXXXXX";
+	if (!mkdtemp(dir)) {
+		CHECK(0, "mkdtemp");
+		return tap_done();
+	}
+	snprintf(path, sizeof path, "%s/w.safetensors", dir);
+	test_errors();
+	test_batching();
+	unlink(path);
+	rmdir(dir);
+	return tap_done();
+}

@@ -1,0 +1,142 @@
+/* static: loading a docs tree, lookups, aliases, limits and bad input. */
+#include "err.h"
+#include "static.h"
+#include "tap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char root[64];
+
+static int put_file(const char *rel, const char *body)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", root, rel);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(body, f);
+	return fclose(f);
+}
+
+static int make_tree(void)
+{
+	char path[256];
+
+	snprintf(root, sizeof root, "/tmp/t_static.XXXXXX");
+	if (!mkdtemp(root))
+		return -1;
+	snprintf(path, sizeof path, "%s/docs", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/redoc", root);
+	mkdir(path, 0755);
+	return put_file("openapi.json", "{\"openapi\":\"3.0.3\"}") |
+	       put_file("docs/index.html", "<html>swagger</html>") |
+	       put_file("docs/swagger-ui.css", "body{}") | put_file("docs/app.js", "x=1") |
+	       put_file("docs/LICENSE", "MIT") |
+	       put_file("redoc/index.html", "<html>redoc</html>") | put_file(".stamp", "") |
+	       put_file("docs/empty.png", "");
+}
+
+static void rm_tree(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", root);
+}
+
+static const struct static_file *find(const struct static_site *s, const char *p)
+{
+	return static_find(s, p, strlen(p));
+}
+
+static int body_is(const struct static_file *f, const char *want)
+{
+	return f && f->len == strlen(want) && memcmp(f->body, want, f->len) == 0;
+}
+
+static void test_lookups(struct static_site *s)
+{
+	const struct static_file *f;
+
+	f = find(s, "/openapi.json");
+	CHECK(body_is(f, "{\"openapi\":\"3.0.3\"}"), "openapi.json body");
+	CHECK(f && strcmp(f->content_type, "application/json") == 0, "openapi.json type");
+	CHECK(body_is(find(s, "/docs"), "<html>swagger</html>"), "/docs is docs/index.html");
+	CHECK(body_is(find(s, "/docs/"), "<html>swagger</html>"), "/docs/ too");
+	CHECK(body_is(find(s, "/docs?x=1"), "<html>swagger</html>"), "query ignored");
+	f = find(s, "/docs/index.html");
+	CHECK(f && strncmp(f->content_type, "text/html", 9) == 0, "html type");
+	CHECK(body_is(find(s, "/redoc"), "<html>redoc</html>"), "/redoc is redoc/index.html");
+	f = find(s, "/docs/swagger-ui.css");
+	CHECK(f && strncmp(f->content_type, "text/css", 8) == 0, "css type");
+	f = find(s, "/docs/app.js");
+	CHECK(f && strncmp(f->content_type, "text/javascript", 15) == 0, "js type");
+	f = find(s, "/docs/LICENSE");
+	CHECK(f && strncmp(f->content_type, "text/plain", 10) == 0, "no extension is text");
+	f = find(s, "/docs/empty.png");
+	CHECK(f && f->len == 0 && strcmp(f->content_type, "image/png") == 0, "empty png");
+	CHECK(find(s, "/.stamp") == NULL, "dotfile not served");
+	CHECK(find(s, "/") == NULL, "/ not served");
+	CHECK(find(s, "") == NULL, "empty path");
+	CHECK(find(s, "docs") == NULL, "relative path");
+	CHECK(find(s, "/docs/../openapi.json") == NULL, "no .. walking");
+	CHECK(find(s, "//openapi.json") == NULL, "no // folding");
+	CHECK(find(s, "/nope") == NULL, "missing file");
+	CHECK(static_find(s, "/openapi.json\0x", 15) == NULL, "embedded NUL");
+	CHECK(static_find(s, "/openapi.jsonXYZ", 13) != NULL, "len is honoured");
+	CHECK(static_find(NULL, "/docs", 5) == NULL, "NULL site");
+	char longp[1200];
+	memset(longp, 'a', sizeof longp);
+	longp[0] = '/';
+	CHECK(static_find(s, longp, sizeof longp) == NULL, "very long path");
+}
+
+int main(void)
+{
+	struct static_site *s = NULL;
+	char err[ERR_MAX] = "";
+	int rc;
+
+	CHECK(make_tree() == 0, "make a docs tree in %s", root);
+	rc = static_load(root, &s, err);
+	CHECK(rc == 0, "load (%s)", err);
+	if (s)
+		test_lookups(s);
+	static_free(s);
+
+	s = NULL;
+	rc = static_load("/nonexistent/mnist-www", &s, err);
+	CHECK(rc == ERR_IO && s == NULL && strstr(err, "/nonexistent") != NULL, "missing dir: %s",
+	      err);
+
+	char path[256];
+	snprintf(path, sizeof path, "%s/openapi.json", root);
+	unlink(path);
+	rc = static_load(root, &s, err);
+	CHECK(rc == ERR_IO && strstr(err, "openapi.json") != NULL, "no openapi.json: %s", err);
+
+	setenv("MNIST_WWW", root, 1);
+	CHECK(strcmp(static_default_dir(), root) == 0, "MNIST_WWW sets the default dir");
+	unsetenv("MNIST_WWW");
+	CHECK(static_default_dir()[0] != '\0', "a default dir without MNIST_WWW");
+	static_free(NULL);
+	rm_tree();
+
+	/* The real site, when the build made it. */
+	if (access("build/www/openapi.json", R_OK) == 0) {
+		rc = static_load("build/www", &s, err);
+		CHECK(rc == 0, "load build/www (%s)", err);
+		CHECK(s && find(s, "/docs/swagger-ui-bundle.js") != NULL, "swagger bundle present");
+		CHECK(s && find(s, "/redoc/redoc.standalone.js") != NULL, "redoc bundle present");
+		static_free(s);
+	}
+	return tap_done();
+}

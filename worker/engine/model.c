@@ -1,0 +1,316 @@
+/* The CNN-Transformer forward pass, wired from worker/engine/kernels.h in the order
+ * of MnistNet.forward in weights/model.py. */
+#include "model.h"
+#include "err.h"
+#include "kernels.h"
+#include "sft.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IMG 28
+#define C1 32
+#define C2 64
+#define TOK 49 /* 7 x 7 after two pools */
+#define D 128
+#define HEADS 4
+#define FF 256
+#define HID 64
+#define LAYERS 2
+#define LN_EPS 1e-5f
+#define MAX_BATCH 4096
+#define PIX_MEAN 0.1307f
+#define PIX_STD 0.3081f
+
+struct linear {
+	float *wp; /* PyTorch's n x k weight, packed by kern_pack_linear */
+	float *b;
+	int k, n;
+};
+
+struct layer {
+	struct linear in, out, ff1, ff2;
+	float *n1g, *n1b, *n2g, *n2b;
+};
+
+struct model {
+	int max_batch;
+	float *mem; /* every parameter and scratch buffer, 64-byte aligned slices */
+	size_t mem_len, mem_used;
+	float *conv1_w, *conv1_b, *conv2_w, *conv2_b, *pos;
+	struct linear proj, fc1, fc2;
+	struct layer layers[LAYERS];
+	/* scratch */
+	float *img;   /* 30 x 30 normalised image, zero border (conv1's padding) */
+	float *pool1; /* 16 x 16 x C1, zero border (conv2's padding) */
+	float *tok, *x, *qkv, *att, *tmp, *hid, *scores, *pooled, *h1;
+};
+
+/* Slice n floats off m->mem, rounded up to 16 floats (64 bytes). Running out
+ * is a bug in floats_needed(): model_load() then fails, and until it does
+ * the slices alias the start of the block instead of overflowing it. */
+static float *take(model *m, size_t n)
+{
+	size_t r = (n + 15) & ~(size_t)15;
+	if (m->mem_used + r > m->mem_len) {
+		m->mem_used = m->mem_len + 1;
+		return m->mem;
+	}
+	float *p = m->mem + m->mem_used;
+	m->mem_used += r;
+	return p;
+}
+
+static size_t floats_needed(size_t b)
+{
+	size_t params = 9 * C1 + C1 + 9 * C1 * C2 + C2 + C2 * D + D + TOK * D + HID * D + HID +
+			MODEL_CLASSES * HID + MODEL_CLASSES +
+			LAYERS * (3 * D * D + 3 * D + D * D + D + 2 * D * FF + FF + D + 4 * D);
+	size_t scratch = (IMG + 2) * (IMG + 2) + 16 * 16 * C1 +
+			 b * TOK * (C2 + D + 3 * D + D + D + FF) +
+			 kern_attention_scratch(TOK, D, HEADS) + b * (D + HID);
+	/* Slack for rounding every slice; a multiple of 16 for aligned_alloc. */
+	return (params + scratch + 64 * 16 + 15) & ~(size_t)15;
+}
+
+/* Read a PyTorch [n][k] weight and its bias into a packed linear layer. */
+static int load_linear(model *m, const sft *f, const char *name, int k, int n, struct linear *l,
+		       float *tmp, char *err)
+{
+	char wn[128], bn[128];
+	snprintf(wn, sizeof wn, "%s.weight", name);
+	snprintf(bn, sizeof bn, "%s.bias", name);
+	size_t ws[2] = {(size_t)n, (size_t)k}, bs[1] = {(size_t)n};
+	l->k = k;
+	l->n = n;
+	l->wp = take(m, (size_t)k * n);
+	l->b = take(m, (size_t)n);
+	int rc = sft_copy_f32(f, wn, ws, 2, tmp, err);
+	if (rc == 0)
+		rc = sft_copy_f32(f, bn, bs, 1, l->b, err);
+	if (rc == 0)
+		kern_pack_linear(tmp, n, k, l->wp);
+	return rc;
+}
+
+static int load_conv(model *m, const sft *f, const char *name, int cin, int cout, float **w,
+		     float **b, float *tmp, char *err)
+{
+	char wn[128], bn[128];
+	snprintf(wn, sizeof wn, "%s.weight", name);
+	snprintf(bn, sizeof bn, "%s.bias", name);
+	size_t ws[4] = {(size_t)cout, (size_t)cin, 3, 3}, bs[1] = {(size_t)cout};
+	*w = take(m, (size_t)9 * cin * cout);
+	*b = take(m, (size_t)cout);
+	int rc = sft_copy_f32(f, wn, ws, 4, tmp, err);
+	if (rc == 0)
+		rc = sft_copy_f32(f, bn, bs, 1, *b, err);
+	if (rc == 0)
+		kern_pack_conv3x3(tmp, cout, cin, *w);
+	return rc;
+}
+
+static int load_vec(model *m, const sft *f, const char *name, int n, float **out, char *err)
+{
+	size_t s[1] = {(size_t)n};
+	*out = take(m, (size_t)n);
+	return sft_copy_f32(f, name, s, 1, *out, err);
+}
+
+static int load_layer(model *m, const sft *f, int i, float *tmp, char *err)
+{
+	struct layer *l = &m->layers[i];
+	char p[96], n[128];
+	snprintf(p, sizeof p, "transformer.layers.%d.", i);
+	/* in_proj has no ".weight" suffix pair, so read it by hand. */
+	size_t ws[2] = {3 * D, D}, bs[1] = {3 * D};
+	l->in.k = D;
+	l->in.n = 3 * D;
+	l->in.wp = take(m, (size_t)3 * D * D);
+	l->in.b = take(m, 3 * D);
+	snprintf(n, sizeof n, "%sself_attn.in_proj_weight", p);
+	int rc = sft_copy_f32(f, n, ws, 2, tmp, err);
+	if (rc < 0)
+		return rc;
+	kern_pack_linear(tmp, 3 * D, D, l->in.wp);
+	snprintf(n, sizeof n, "%sself_attn.in_proj_bias", p);
+	if ((rc = sft_copy_f32(f, n, bs, 1, l->in.b, err)) < 0)
+		return rc;
+	snprintf(n, sizeof n, "%sself_attn.out_proj", p);
+	if ((rc = load_linear(m, f, n, D, D, &l->out, tmp, err)) < 0)
+		return rc;
+	snprintf(n, sizeof n, "%slinear1", p);
+	if ((rc = load_linear(m, f, n, D, FF, &l->ff1, tmp, err)) < 0)
+		return rc;
+	snprintf(n, sizeof n, "%slinear2", p);
+	if ((rc = load_linear(m, f, n, FF, D, &l->ff2, tmp, err)) < 0)
+		return rc;
+	const char *norms[4] = {"norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias"};
+	float **dst[4] = {&l->n1g, &l->n1b, &l->n2g, &l->n2b};
+	for (int k = 0; k < 4 && rc == 0; k++) {
+		snprintf(n, sizeof n, "%s%s", p, norms[k]);
+		rc = load_vec(m, f, n, D, dst[k], err);
+	}
+	return rc;
+}
+
+static int load_params(model *m, const sft *f, float *tmp, char *err)
+{
+	int rc = load_conv(m, f, "conv1", 1, C1, &m->conv1_w, &m->conv1_b, tmp, err);
+	if (rc == 0)
+		rc = load_conv(m, f, "conv2", C1, C2, &m->conv2_w, &m->conv2_b, tmp, err);
+	if (rc == 0)
+		rc = load_linear(m, f, "proj", C2, D, &m->proj, tmp, err);
+	if (rc == 0) {
+		size_t s[3] = {1, TOK, D};
+		m->pos = take(m, TOK * D);
+		rc = sft_copy_f32(f, "pos_embed", s, 3, m->pos, err);
+	}
+	for (int i = 0; i < LAYERS && rc == 0; i++)
+		rc = load_layer(m, f, i, tmp, err);
+	if (rc == 0)
+		rc = load_linear(m, f, "fc1", D, HID, &m->fc1, tmp, err);
+	if (rc == 0)
+		rc = load_linear(m, f, "fc2", HID, MODEL_CLASSES, &m->fc2, tmp, err);
+	return rc;
+}
+
+static void alloc_scratch(model *m)
+{
+	size_t b = (size_t)m->max_batch;
+	m->img = take(m, (IMG + 2) * (IMG + 2));
+	m->pool1 = take(m, 16 * 16 * C1);
+	m->tok = take(m, b * TOK * C2);
+	m->x = take(m, b * TOK * D);
+	m->qkv = take(m, b * TOK * 3 * D);
+	m->att = take(m, b * TOK * D);
+	m->tmp = take(m, b * TOK * D);
+	m->hid = take(m, b * TOK * FF);
+	m->scores = take(m, kern_attention_scratch(TOK, D, HEADS));
+	m->pooled = take(m, b * D);
+	m->h1 = take(m, b * HID);
+}
+
+int model_load(const char *path, int max_batch, model **out, char *err)
+{
+	*out = NULL;
+	if (max_batch < 1 || max_batch > MAX_BATCH)
+		return err_set(err, ERR_INVALID, "max_batch %d outside 1..%d", max_batch,
+			       MAX_BATCH);
+	kern_init();
+	openblas_set_num_threads(1);
+	sft *f = NULL;
+	float *tmp = NULL;
+	model *m = calloc(1, sizeof *m);
+	if (!m)
+		return err_set(err, ERR_NOMEM, "model: out of memory");
+	m->max_batch = max_batch;
+	m->mem_len = floats_needed((size_t)max_batch);
+	m->mem = aligned_alloc(64, m->mem_len * sizeof(float));
+	tmp = malloc((size_t)3 * D * D * sizeof *tmp); /* largest PyTorch tensor */
+	int rc = 0;
+	if (!m->mem || !tmp) {
+		rc = err_set(err, ERR_NOMEM, "model: out of memory");
+		goto fail;
+	}
+	memset(m->mem, 0, m->mem_len * sizeof(float));
+	if ((rc = sft_open(path, &f, err)) < 0)
+		goto fail;
+	if ((rc = load_params(m, f, tmp, err)) < 0)
+		goto fail;
+	alloc_scratch(m);
+	if (m->mem_used > m->mem_len) { /* a bug in floats_needed, not bad input */
+		rc = err_set(err, ERR_INTERNAL, "model: scratch layout overflow");
+		goto fail;
+	}
+	sft_close(f);
+	free(tmp);
+	*out = m;
+	return 0;
+fail:
+	sft_close(f);
+	free(tmp);
+	model_free(m);
+	return rc;
+}
+
+void model_free(model *m)
+{
+	if (!m)
+		return;
+	free(m->mem);
+	free(m);
+}
+
+/* conv1, relu, pool, conv2, relu, pool: one image into its 49 x 64 tokens. */
+static void cnn(model *m, const float *pixels, float *tok)
+{
+	/* Only interiors are ever written: the borders stay as model_load zeroed them. */
+	for (int y = 0; y < IMG; y++)
+		for (int x = 0; x < IMG; x++)
+			m->img[(y + 1) * (IMG + 2) + x + 1] =
+			    (pixels[y * IMG + x] - PIX_MEAN) / PIX_STD;
+	kern_conv3x3_relu_pool(m->img, IMG, IMG, 1, m->conv1_w, m->conv1_b, C1, m->pool1, 1);
+	kern_conv3x3_relu_pool(m->pool1, 14, 14, C1, m->conv2_w, m->conv2_b, C2, tok, 0);
+}
+
+static void linear(const struct linear *l, const float *x, int rows, int relu, float *y)
+{
+	kern_linear(x, rows, l->k, l->wp, l->b, l->n, relu, y);
+}
+
+/* One post-norm TransformerEncoderLayer over nb sequences of TOK tokens. */
+static void encoder_layer(model *m, const struct layer *l, int nb)
+{
+	int rows = nb * TOK;
+	linear(&l->in, m->x, rows, 0, m->qkv);
+	for (int i = 0; i < nb; i++)
+		kern_attention(m->qkv + (size_t)i * TOK * 3 * D, TOK, D, HEADS, m->scores,
+			       m->att + (size_t)i * TOK * D);
+	linear(&l->out, m->att, rows, 0, m->tmp);
+	kern_add_layernorm(m->x, m->tmp, rows, D, l->n1g, l->n1b, LN_EPS);
+	linear(&l->ff1, m->x, rows, 1, m->hid);
+	linear(&l->ff2, m->hid, rows, 0, m->tmp);
+	kern_add_layernorm(m->x, m->tmp, rows, D, l->n2g, l->n2b, LN_EPS);
+}
+
+static void forward_chunk(model *m, const float *pixels, int nb, float *logits)
+{
+	for (int i = 0; i < nb; i++)
+		cnn(m, pixels + (size_t)i * MODEL_PIXELS, m->tok + (size_t)i * TOK * C2);
+	linear(&m->proj, m->tok, nb * TOK, 0, m->x);
+	for (int i = 0; i < nb; i++)
+		for (int j = 0; j < TOK * D; j++)
+			m->x[(size_t)i * TOK * D + j] += m->pos[j];
+	for (int k = 0; k < LAYERS; k++)
+		encoder_layer(m, &m->layers[k], nb);
+	for (int i = 0; i < nb; i++)
+		kern_meanpool(m->x + (size_t)i * TOK * D, TOK, D, m->pooled + (size_t)i * D);
+	linear(&m->fc1, m->pooled, nb, 1, m->h1);
+	linear(&m->fc2, m->h1, nb, 0, logits);
+}
+
+void model_forward(model *m, const float *pixels, int batch, float *logits)
+{
+	for (int done = 0; done < batch;) {
+		int nb = batch - done < m->max_batch ? batch - done : m->max_batch;
+		forward_chunk(m, pixels + (size_t)done * MODEL_PIXELS, nb,
+			      logits + (size_t)done * MODEL_CLASSES);
+		done += nb;
+	}
+}
+
+int model_softmax(const float *logits, float *probs)
+{
+	int best = 0;
+	for (int i = 0; i < MODEL_CLASSES; i++) {
+		probs[i] = logits[i];
+		if (logits[i] > logits[best])
+			best = i;
+	}
+	kern_softmax(probs, MODEL_CLASSES);
+	return best;
+}

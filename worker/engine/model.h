@@ -1,0 +1,38 @@
+/*
+ * model: the CNN-Transformer of DESIGN.md, run in C.
+ *
+ * model_load() reads the float32 safetensors written by weights/train.py,
+ * checks every tensor by name, dtype and shape, and packs the weights into
+ * the layout the kernels want; it also allocates all scratch memory for up
+ * to max_batch images, so model_forward() never allocates.
+ *
+ * Input pixels are MNIST-like: B x 784 floats in [0, 1], bright ink on a dark
+ * background (worker/image/image.h makes them); the (x - 0.1307) / 0.3081
+ * normalisation happens inside. Output is B x 10 logits.
+ *
+ * Threads: a model owns its scratch memory, so one model must not run two
+ * forwards at once. Load one per thread, or serialise the calls.
+ */
+#ifndef MNIST_MODEL_H
+#define MNIST_MODEL_H
+
+#include <stddef.h>
+
+#define MODEL_PIXELS 784
+#define MODEL_CLASSES 10
+
+typedef struct model model;
+
+/* Load weights from path. On failure returns ERR_* and fills err (ERR_MAX
+ * bytes) naming the file, the tensor and the problem. The caller owns *out. */
+int model_load(const char *path, int max_batch, model **out, char *err);
+
+/* Forward any batch >= 1 (batches above max_batch run in chunks). */
+void model_forward(model *m, const float *pixels, int batch, float *logits);
+
+/* Softmax of one row of logits into probs, and the argmax. */
+int model_softmax(const float *logits, float *probs);
+
+void model_free(model *m);
+
+#endif
