@@ -60,7 +60,7 @@ static int write_file(const char *path, const void *buf, size_t len, char *err)
 	return 0;
 }
 
-static int run_raw(model *m, const struct opts *o, char *err)
+static int run_raw(struct model *m, const struct opts *o, char *err)
 {
 	void *pix = NULL;
 	size_t n = 0;
@@ -100,7 +100,7 @@ static void report(const unsigned char *labels, const int *pred, size_t n)
 		       total[d] ? 100.0 * (double)ok[d] / (double)total[d] : 0.0, ok[d], total[d]);
 }
 
-static int run_eval(model *m, const struct opts *o, char *err)
+static int run_eval(struct model *m, const struct opts *o, char *err)
 {
 	char ip[4096], lp[4096];
 	snprintf(ip, sizeof ip, "%s/test.images", o->data);
@@ -181,7 +181,7 @@ int main(int argc, char **argv)
 {
 	struct opts o = {0};
 	char err[ERR_MAX];
-	model *m = NULL;
+	struct model *m = NULL;
 	if (parse(argc, argv, &o) < 0)
 		return usage();
 	int rc = model_load(o.weights, o.batch, &m, err);

@@ -28,7 +28,7 @@
 #define MAX_FILE (256u << 20) /* far above any upload limit */
 
 /* One file through the pipeline; prints its line. */
-static int predict(model *m, const char *path, float *px, char *err)
+static int predict(struct model *m, const char *path, float *px, char *err)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -141,7 +141,7 @@ static int run_bench(const struct opts *o, int argc, char **argv)
 }
 
 /* Every file through the pipeline; 1 if any failed. */
-static int run_predict(model *m, FILE *df, int first, int argc, char **argv)
+static int run_predict(struct model *m, FILE *df, int first, int argc, char **argv)
 {
 	char err[ERR_MAX];
 	float px[MODEL_PIXELS];
@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	char err[ERR_MAX];
-	model *m = NULL;
+	struct model *m = NULL;
 	FILE *df = NULL;
 	int status;
 

@@ -146,8 +146,8 @@ int main(int argc, char **argv)
 	struct serve_stats st;
 	char err[ERR_MAX] = "", url[PATH_MAX + 16];
 	sigset_t set;
-	model *m = NULL;
-	server *srv = NULL;
+	struct model *m = NULL;
+	struct server *srv = NULL;
 	uint64_t wd_usec = 0;
 	int rc;
 

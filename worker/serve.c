@@ -29,7 +29,7 @@ enum slot_state { SLOT_IDLE, SLOT_RECV, SLOT_QUEUED, SLOT_SEND };
 
 /* One REP context and the request it currently holds. */
 struct slot {
-	server *srv;
+	struct server *srv;
 	nng_ctx ctx;
 	nng_aio *aio;
 	nng_msg *msg; /* the request while queued or computing */
@@ -47,7 +47,7 @@ struct job {
 
 struct server {
 	struct serve_config cfg;
-	model *model;
+	struct model *model;
 	nng_socket sock;
 	struct slot *slots;
 	int nslots;
@@ -86,7 +86,7 @@ static void deadline_in(struct timespec *ts, uint64_t usec)
 /* ---- slots (nng threads) ------------------------------------------------ */
 
 /* With s->mu held: receive again, or go idle when stopping. */
-static void rearm_locked(server *s, struct slot *sl, bool closed)
+static void rearm_locked(struct server *s, struct slot *sl, bool closed)
 {
 	if (s->stopping || closed) {
 		sl->state = SLOT_IDLE;
@@ -101,7 +101,7 @@ static void rearm_locked(server *s, struct slot *sl, bool closed)
 static void slot_cb(void *arg)
 {
 	struct slot *sl = arg;
-	server *s = sl->srv;
+	struct server *s = sl->srv;
 	int rv = nng_aio_result(sl->aio);
 
 	pthread_mutex_lock(&s->mu);
@@ -129,7 +129,7 @@ static void slot_cb(void *arg)
 
 /* Wait for work (or the next heartbeat) and move up to max_batch queued
  * slots into s->jobs. Returns the count, or -1 when told to quit. */
-static int take_batch(server *s, uint64_t *next_beat)
+static int take_batch(struct server *s, uint64_t *next_beat)
 {
 	int n = 0;
 
@@ -162,7 +162,7 @@ static int take_batch(server *s, uint64_t *next_beat)
 }
 
 /* Parse and normalise one request into its pixel row, or fill its reply. */
-static void prepare(server *s, struct job *j, int *rows)
+static void prepare(struct server *s, struct job *j, int *rows)
 {
 	struct proto_request req;
 	char err[ERR_MAX] = "";
@@ -201,7 +201,7 @@ static void prepare(server *s, struct job *j, int *rows)
 	j->probs = req.probs;
 }
 
-static void finish_prediction(server *s, struct job *j, int batch)
+static void finish_prediction(struct server *s, struct job *j, int batch)
 {
 	float probs[MODEL_CLASSES];
 	int digit = model_softmax(s->logits + (size_t)j->row * MODEL_CLASSES, probs);
@@ -215,7 +215,7 @@ static void finish_prediction(server *s, struct job *j, int batch)
 }
 
 /* Turn the request message into the reply and hand it to nng. */
-static void send_reply(server *s, struct job *j)
+static void send_reply(struct server *s, struct job *j)
 {
 	struct slot *sl = j->slot;
 	nng_msg *msg = sl->msg;
@@ -244,7 +244,7 @@ static void send_reply(server *s, struct job *j)
 	pthread_mutex_unlock(&s->mu);
 }
 
-static void run_batch(server *s, int n)
+static void run_batch(struct server *s, int n)
 {
 	int rows = 0;
 	uint64_t t0 = now_us();
@@ -274,7 +274,7 @@ static void run_batch(server *s, int n)
 
 static void *compute_main(void *arg)
 {
-	server *s = arg;
+	struct server *s = arg;
 	uint64_t next_beat = now_us();
 
 	for (;;) {
@@ -307,7 +307,7 @@ static size_t hard_limit(const struct serve_config *cfg)
 /* nng thread: tell operators when the link to the frontend comes and goes. */
 static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	server *s = arg;
+	struct server *s = arg;
 	(void)p;
 	if (ev == NNG_PIPE_EV_ADD_POST)
 		log_info("connected to %s", s->cfg.url);
@@ -315,7 +315,7 @@ static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		log_info("disconnected from %s; redialing", s->cfg.url);
 }
 
-static int open_socket(server *s, char *err)
+static int open_socket(struct server *s, char *err)
 {
 	int rv = nng_rep0_open(&s->sock);
 	if (rv)
@@ -331,7 +331,7 @@ static int open_socket(server *s, char *err)
 	return 0;
 }
 
-static int open_slots(server *s, char *err)
+static int open_slots(struct server *s, char *err)
 {
 	s->slots = calloc((size_t)s->cfg.contexts, sizeof *s->slots);
 	if (!s->slots)
@@ -349,7 +349,7 @@ static int open_slots(server *s, char *err)
 	return 0;
 }
 
-static int alloc_scratch(server *s, char *err)
+static int alloc_scratch(struct server *s, char *err)
 {
 	size_t b = (size_t)s->cfg.max_batch;
 	s->pixels = calloc(b * MODEL_PIXELS, sizeof *s->pixels);
@@ -361,7 +361,7 @@ static int alloc_scratch(server *s, char *err)
 }
 
 /* Start every context receiving, then dial. */
-static int go(server *s, char *err)
+static int go(struct server *s, char *err)
 {
 	int rv;
 
@@ -382,7 +382,7 @@ static int go(server *s, char *err)
 
 /* Returns false when libnng could not close the socket: then everything
  * nng may still touch stays allocated (nngclose.h). */
-static bool destroy(server *s)
+static bool destroy(struct server *s)
 {
 	if (!s)
 		return true;
@@ -414,7 +414,7 @@ static bool destroy(server *s)
 	return true;
 }
 
-static int init_sync(server *s, char *err)
+static int init_sync(struct server *s, char *err)
 {
 	pthread_condattr_t ca;
 	if (pthread_mutex_init(&s->mu, NULL))
@@ -427,9 +427,9 @@ static int init_sync(server *s, char *err)
 	return rc ? err_set(err, ERR_INTERNAL, "pthread_cond_init failed") : 0;
 }
 
-int serve_start(const struct serve_config *cfg, model *m, server **out, char *err)
+int serve_start(const struct serve_config *cfg, struct model *m, struct server **out, char *err)
 {
-	server *s;
+	struct server *s;
 	int rc;
 
 	*out = NULL;
@@ -463,14 +463,14 @@ fail:
 }
 
 /* With s->mu held: cancel every receive still waiting for a request. */
-static void cancel_receives_locked(server *s)
+static void cancel_receives_locked(struct server *s)
 {
 	for (int i = 0; i < s->nslots; i++)
 		if (s->slots[i].state == SLOT_RECV)
 			nng_aio_cancel(s->slots[i].aio);
 }
 
-int serve_stop(server *s, int timeout_ms, struct serve_stats *stats)
+int serve_stop(struct server *s, int timeout_ms, struct serve_stats *stats)
 {
 	struct timespec end;
 	int rc = 0;

@@ -46,15 +46,15 @@ struct serve_stats {
 	bool socket_stuck;
 };
 
-typedef struct server server;
+struct server; /* opaque */
 
 /* Open the socket, start dialing (non-blocking: a missing listener is retried
  * every 20-300 ms) and start the compute thread. */
-int serve_start(const struct serve_config *cfg, model *m, server **out, char *err);
+int serve_start(const struct serve_config *cfg, struct model *m, struct server **out, char *err);
 
 /* Stop receiving, answer every request already received, wait up to
  * timeout_ms for that, then close the socket and free the server. Returns 0,
  * or ERR_TIMEOUT when some requests were still unanswered at the deadline. */
-int serve_stop(server *s, int timeout_ms, struct serve_stats *stats);
+int serve_stop(struct server *s, int timeout_ms, struct serve_stats *stats);
 
 #endif

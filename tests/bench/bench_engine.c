@@ -49,7 +49,7 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static void bench_batch(model *m, const float *pix, int batch, int runs)
+static void bench_batch(struct model *m, const float *pix, int batch, int runs)
 {
 	float logits[32 * MODEL_CLASSES];
 	int iters = 256 / batch < 8 ? 8 : 256 / batch;
@@ -188,7 +188,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	model *m = NULL;
+	struct model *m = NULL;
 	char err[ERR_MAX];
 	if (model_load(weights, 32, &m, err) < 0) {
 		fprintf(stderr, "bench_engine: %s\n", err);

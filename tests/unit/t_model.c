@@ -111,7 +111,7 @@ static void write_weights(const char *omit, const char *bad, const char *i32)
 
 static void load_fails(const char *name, const char *want)
 {
-	model *m = (model *)1;
+	struct model *m = (struct model *)1;
 	char err[ERR_MAX] = "";
 	int rc = model_load(path, 4, &m, err);
 	CHECK(rc < 0 && m == NULL && strstr(err, want), "%s: \"%s\"", name, err);
@@ -127,7 +127,7 @@ static void test_errors(void)
 	load_fails("wrong shape deep", "'transformer.layers.1.norm2.bias': shape [129]");
 	write_weights(NULL, NULL, "transformer.layers.0.self_attn.in_proj_weight");
 	load_fails("wrong dtype", "'transformer.layers.0.self_attn.in_proj_weight': dtype I32");
-	model *m = NULL;
+	struct model *m = NULL;
 	char err[ERR_MAX];
 	write_weights(NULL, NULL, NULL);
 	int rc = model_load(path, 0, &m, err);
@@ -140,7 +140,7 @@ static void test_errors(void)
 static void test_batching(void)
 {
 	enum { N = 11 };
-	model *m1 = NULL, *m4 = NULL;
+	struct model *m1 = NULL, *m4 = NULL;
 	char err[ERR_MAX];
 	write_weights(NULL, NULL, NULL);
 	int rc = model_load(path, 1, &m1, err);

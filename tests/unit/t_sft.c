@@ -38,7 +38,7 @@ static void write_st(const char *header, size_t dlen)
 /* sft_open must fail with code and a message containing want. */
 static void open_fails(const char *name, int code, const char *want)
 {
-	sft *f = (sft *)1;
+	struct sft *f = (struct sft *)1;
 	char err[ERR_MAX] = "";
 	int rc = sft_open(path, &f, err);
 	CHECK(rc == code && f == NULL && strstr(err, want) != NULL, "%s: rc %d, \"%s\"", name, rc,
@@ -54,7 +54,7 @@ static void open_fails(const char *name, int code, const char *want)
 
 static void test_good(void)
 {
-	sft *f = NULL;
+	struct sft *f = NULL;
 	char err[ERR_MAX] = "";
 	write_st(GOOD, 48);
 	CHECK(sft_open(path, &f, err) == 0 && f, "good file opens (%s)", err);
@@ -85,7 +85,7 @@ static void test_good(void)
 static void test_file_level(void)
 {
 	char err[ERR_MAX];
-	sft *f;
+	struct sft *f;
 	snprintf(path, sizeof path, "%s/none.safetensors", dir);
 	CHECK(sft_open(path, &f, err) == ERR_IO && strstr(err, "none.safetensors"),
 	      "missing file: %s", err);
@@ -192,7 +192,7 @@ static void test_mutations(void)
 		h[sizeof GOOD - 1] = 0;
 		size_t len = strlen(h);
 		write_raw(it % 3 == 0 ? (uint64_t)rand() % 600 : len, h, (float[12]){0}, 48);
-		sft *f = NULL;
+		struct sft *f = NULL;
 		char err[ERR_MAX];
 		if (sft_open(path, &f, err) == 0) {
 			opened++;

@@ -52,7 +52,7 @@ struct model {
 /* Slice n floats off m->mem, rounded up to 16 floats (64 bytes). Running out
  * is a bug in floats_needed(): model_load() then fails, and until it does
  * the slices alias the start of the block instead of overflowing it. */
-static float *take(model *m, size_t n)
+static float *take(struct model *m, size_t n)
 {
 	size_t r = (n + 15) & ~(size_t)15;
 	if (m->mem_used + r > m->mem_len) {
@@ -77,8 +77,8 @@ static size_t floats_needed(size_t b)
 }
 
 /* Read a PyTorch [n][k] weight and its bias into a packed linear layer. */
-static int load_linear(model *m, const sft *f, const char *name, int k, int n, struct linear *l,
-		       float *tmp, char *err)
+static int load_linear(struct model *m, const struct sft *f, const char *name, int k, int n,
+		       struct linear *l, float *tmp, char *err)
 {
 	char wn[128], bn[128];
 	snprintf(wn, sizeof wn, "%s.weight", name);
@@ -96,8 +96,8 @@ static int load_linear(model *m, const sft *f, const char *name, int k, int n, s
 	return rc;
 }
 
-static int load_conv(model *m, const sft *f, const char *name, int cin, int cout, float **w,
-		     float **b, float *tmp, char *err)
+static int load_conv(struct model *m, const struct sft *f, const char *name, int cin, int cout,
+		     float **w, float **b, float *tmp, char *err)
 {
 	char wn[128], bn[128];
 	snprintf(wn, sizeof wn, "%s.weight", name);
@@ -113,14 +113,15 @@ static int load_conv(model *m, const sft *f, const char *name, int cin, int cout
 	return rc;
 }
 
-static int load_vec(model *m, const sft *f, const char *name, int n, float **out, char *err)
+static int load_vec(struct model *m, const struct sft *f, const char *name, int n, float **out,
+		    char *err)
 {
 	size_t s[1] = {(size_t)n};
 	*out = take(m, (size_t)n);
 	return sft_copy_f32(f, name, s, 1, *out, err);
 }
 
-static int load_layer(model *m, const sft *f, int i, float *tmp, char *err)
+static int load_layer(struct model *m, const struct sft *f, int i, float *tmp, char *err)
 {
 	struct layer *l = &m->layers[i];
 	char p[96], n[128];
@@ -157,7 +158,7 @@ static int load_layer(model *m, const sft *f, int i, float *tmp, char *err)
 	return rc;
 }
 
-static int load_params(model *m, const sft *f, float *tmp, char *err)
+static int load_params(struct model *m, const struct sft *f, float *tmp, char *err)
 {
 	int rc = load_conv(m, f, "conv1", 1, C1, &m->conv1_w, &m->conv1_b, tmp, err);
 	if (rc == 0)
@@ -178,7 +179,7 @@ static int load_params(model *m, const sft *f, float *tmp, char *err)
 	return rc;
 }
 
-static void alloc_scratch(model *m)
+static void alloc_scratch(struct model *m)
 {
 	size_t b = (size_t)m->max_batch;
 	m->img = take(m, (IMG + 2) * (IMG + 2));
@@ -194,7 +195,7 @@ static void alloc_scratch(model *m)
 	m->h1 = take(m, b * HID);
 }
 
-int model_load(const char *path, int max_batch, model **out, char *err)
+int model_load(const char *path, int max_batch, struct model **out, char *err)
 {
 	*out = NULL;
 	if (max_batch < 1 || max_batch > MAX_BATCH)
@@ -202,9 +203,9 @@ int model_load(const char *path, int max_batch, model **out, char *err)
 			       MAX_BATCH);
 	kern_init();
 	openblas_set_num_threads(1);
-	sft *f = NULL;
+	struct sft *f = NULL;
 	float *tmp = NULL;
-	model *m = calloc(1, sizeof *m);
+	struct model *m = calloc(1, sizeof *m);
 	if (!m)
 		return err_set(err, ERR_NOMEM, "model: out of memory");
 	m->max_batch = max_batch;
@@ -237,7 +238,7 @@ fail:
 	return rc;
 }
 
-void model_free(model *m)
+void model_free(struct model *m)
 {
 	if (!m)
 		return;
@@ -246,7 +247,7 @@ void model_free(model *m)
 }
 
 /* conv1, relu, pool, conv2, relu, pool: one image into its 49 x 64 tokens. */
-static void cnn(model *m, const float *pixels, float *tok)
+static void cnn(struct model *m, const float *pixels, float *tok)
 {
 	/* Only interiors are ever written: the borders stay as model_load zeroed them. */
 	for (int y = 0; y < IMG; y++)
@@ -263,7 +264,7 @@ static void linear(const struct linear *l, const float *x, int rows, int relu, f
 }
 
 /* One post-norm TransformerEncoderLayer over nb sequences of TOK tokens. */
-static void encoder_layer(model *m, const struct layer *l, int nb)
+static void encoder_layer(struct model *m, const struct layer *l, int nb)
 {
 	int rows = nb * TOK;
 	linear(&l->in, m->x, rows, 0, m->qkv);
@@ -277,7 +278,7 @@ static void encoder_layer(model *m, const struct layer *l, int nb)
 	kern_add_layernorm(m->x, m->tmp, rows, D, l->n2g, l->n2b, LN_EPS);
 }
 
-static void forward_chunk(model *m, const float *pixels, int nb, float *logits)
+static void forward_chunk(struct model *m, const float *pixels, int nb, float *logits)
 {
 	for (int i = 0; i < nb; i++)
 		cnn(m, pixels + (size_t)i * MODEL_PIXELS, m->tok + (size_t)i * TOK * C2);
@@ -293,7 +294,7 @@ static void forward_chunk(model *m, const float *pixels, int nb, float *logits)
 	linear(&m->fc2, m->h1, nb, 0, logits);
 }
 
-void model_forward(model *m, const float *pixels, int batch, float *logits)
+void model_forward(struct model *m, const float *pixels, int batch, float *logits)
 {
 	for (int done = 0; done < batch;) {
 		int nb = batch - done < m->max_batch ? batch - done : m->max_batch;

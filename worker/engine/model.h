@@ -21,18 +21,18 @@
 #define MODEL_PIXELS 784
 #define MODEL_CLASSES 10
 
-typedef struct model model;
+struct model; /* opaque */
 
 /* Load weights from path. On failure returns ERR_* and fills err (ERR_MAX
  * bytes) naming the file, the tensor and the problem. The caller owns *out. */
-int model_load(const char *path, int max_batch, model **out, char *err);
+int model_load(const char *path, int max_batch, struct model **out, char *err);
 
 /* Forward any batch >= 1 (batches above max_batch run in chunks). */
-void model_forward(model *m, const float *pixels, int batch, float *logits);
+void model_forward(struct model *m, const float *pixels, int batch, float *logits);
 
 /* Softmax of one row of logits into probs, and the argmax. */
 int model_softmax(const float *logits, float *probs);
 
-void model_free(model *m);
+void model_free(struct model *m);
 
 #endif

@@ -73,7 +73,7 @@ static void shape_str(const size_t *shape, int ndim, char *buf, size_t len)
 	}
 }
 
-static int parse_shape(const sft *f, const char *name, const json_t *js, struct tensor *t,
+static int parse_shape(const struct sft *f, const char *name, const json_t *js, struct tensor *t,
 		       char *err)
 {
 	if (!json_is_array(js))
@@ -91,7 +91,7 @@ static int parse_shape(const sft *f, const char *name, const json_t *js, struct 
 	return 0;
 }
 
-static int parse_offsets(const sft *f, const char *name, const json_t *jo, struct tensor *t,
+static int parse_offsets(const struct sft *f, const char *name, const json_t *jo, struct tensor *t,
 			 char *err)
 {
 	if (!json_is_array(jo) || json_array_size(jo) != 2 ||
@@ -109,7 +109,7 @@ static int parse_offsets(const sft *f, const char *name, const json_t *jo, struc
 }
 
 /* end - begin must equal product(shape) * element size, without overflow. */
-static int check_size(const sft *f, const char *name, const struct tensor *t, char *err)
+static int check_size(const struct sft *f, const char *name, const struct tensor *t, char *err)
 {
 	size_t bytes = dtype_size(t->dtype);
 	for (int i = 0; i < t->ndim; i++) {
@@ -125,7 +125,8 @@ static int check_size(const sft *f, const char *name, const struct tensor *t, ch
 	return 0;
 }
 
-static int parse_entry(sft *f, const char *name, const json_t *v, struct tensor *t, char *err)
+static int parse_entry(struct sft *f, const char *name, const json_t *v, struct tensor *t,
+		       char *err)
 {
 	if (!json_is_object(v))
 		return err_set(err, ERR_INVALID, "%s: tensor '%s': entry is not an object", f->path,
@@ -163,7 +164,7 @@ static int by_begin(const void *a, const void *b)
 }
 
 /* Tensors sorted by offset must not overlap (empty tensors overlap nothing). */
-static int check_overlaps(sft *f, char *err)
+static int check_overlaps(struct sft *f, char *err)
 {
 	qsort(f->t, f->n, sizeof f->t[0], by_begin);
 	size_t prev = SIZE_MAX;
@@ -178,7 +179,7 @@ static int check_overlaps(sft *f, char *err)
 	return 0;
 }
 
-static int parse_header(sft *f, const char *text, size_t len, char *err)
+static int parse_header(struct sft *f, const char *text, size_t len, char *err)
 {
 	json_error_t je;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
@@ -212,7 +213,7 @@ out:
 	return rc;
 }
 
-static int map_file(sft *f, char *err)
+static int map_file(struct sft *f, char *err)
 {
 	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -244,10 +245,10 @@ out:
 	return rc;
 }
 
-int sft_open(const char *path, sft **out, char *err)
+int sft_open(const char *path, struct sft **out, char *err)
 {
 	*out = NULL;
-	sft *f = calloc(1, sizeof *f);
+	struct sft *f = calloc(1, sizeof *f);
 	if (!f)
 		return err_set(err, ERR_NOMEM, "%s: out of memory", path);
 	f->path = strdup(path);
@@ -276,7 +277,7 @@ fail:
 	return rc;
 }
 
-void sft_close(sft *f)
+void sft_close(struct sft *f)
 {
 	if (!f)
 		return;
@@ -289,13 +290,13 @@ void sft_close(sft *f)
 	free(f);
 }
 
-size_t sft_count(const sft *f)
+size_t sft_count(const struct sft *f)
 {
 	return f->n;
 }
 
-int sft_get_f32(const sft *f, const char *name, const size_t *shape, int ndim, const void **data,
-		char *err)
+int sft_get_f32(const struct sft *f, const char *name, const size_t *shape, int ndim,
+		const void **data, char *err)
 {
 	const struct tensor *t = NULL;
 	for (size_t i = 0; i < f->n && !t; i++)
@@ -317,7 +318,7 @@ int sft_get_f32(const sft *f, const char *name, const size_t *shape, int ndim, c
 	return 0;
 }
 
-int sft_copy_f32(const sft *f, const char *name, const size_t *shape, int ndim, float *dst,
+int sft_copy_f32(const struct sft *f, const char *name, const size_t *shape, int ndim, float *dst,
 		 char *err)
 {
 	const void *p;

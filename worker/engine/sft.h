@@ -25,22 +25,22 @@
 /* Largest header we accept; real ones for this model are a few KB. */
 #define SFT_MAX_HEADER (16u << 20)
 
-typedef struct sft sft;
+struct sft; /* opaque */
 
 /* Map and validate path. The caller owns *out (sft_close). */
-int sft_open(const char *path, sft **out, char *err);
-void sft_close(sft *f);
+int sft_open(const char *path, struct sft **out, char *err);
+void sft_close(struct sft *f);
 
 /* Number of tensors (without __metadata__). */
-size_t sft_count(const sft *f);
+size_t sft_count(const struct sft *f);
 
 /* Find name; check dtype F32 and shape == shape[0..ndim). On success *data
  * points at the (possibly unaligned) little-endian floats in the mapping. */
-int sft_get_f32(const sft *f, const char *name, const size_t *shape, int ndim, const void **data,
-		char *err);
+int sft_get_f32(const struct sft *f, const char *name, const size_t *shape, int ndim,
+		const void **data, char *err);
 
 /* sft_get_f32, then copy the n = product(shape) floats into dst. */
-int sft_copy_f32(const sft *f, const char *name, const size_t *shape, int ndim, float *dst,
+int sft_copy_f32(const struct sft *f, const char *name, const size_t *shape, int ndim, float *dst,
 		 char *err);
 
 #endif
