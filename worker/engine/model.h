@@ -1,5 +1,7 @@
 /*
- * model: the CNN-Transformer of DESIGN.md, run in C.
+ * model: the CNN-Transformer of weights/model.py (table in
+ * weights/MODEL_CARD.md), run in C: the same layers, wired in the order of
+ * the PyTorch forward(), loaded by state-dict name.
  *
  * model_load() reads the float32 safetensors written by weights/train.py,
  * checks every tensor by name, dtype and shape, and packs the weights into
