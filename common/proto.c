@@ -282,6 +282,38 @@ static int walk_map(const msgpack_object *m, const char *const *names, int n, fi
 	return 0;
 }
 
+/* One kind of message: its keys, how to read one key's value into the
+ * struct, and the cross-field rules checked once every key is read. */
+struct message_kind {
+	const char *what; /* "request" or "reply", for messages */
+	const char *const *keys;
+	int nkeys;
+	field_fn field;
+	int (*check)(const void *out, unsigned seen, char *err);
+};
+
+/* Parse one message of kind k into out (size bytes, zeroed first and again
+ * on failure, so a caller never sees half a message). */
+static int parse_message(const struct message_kind *k, const uint8_t *buf, size_t len, void *out,
+			 size_t size, char *err)
+{
+	msgpack_unpacked u;
+	unsigned seen = 0;
+	int rc;
+
+	memset(out, 0, size);
+	msgpack_unpacked_init(&u);
+	rc = unpack_map(buf, len, &u, k->what, err);
+	if (!rc)
+		rc = walk_map(&u.data, k->keys, k->nkeys, k->field, out, &seen, err);
+	if (!rc)
+		rc = k->check(out, seen, err);
+	msgpack_unpacked_destroy(&u);
+	if (rc)
+		memset(out, 0, size);
+	return rc;
+}
+
 /* ---- requests ------------------------------------------------------------ */
 
 enum { K_V, K_IMAGE, K_PIXELS, K_WIDTH, K_HEIGHT, K_PROBS, K_PING, K_COUNT };
@@ -311,8 +343,10 @@ static int request_field(int key, const msgpack_object *o, void *out, char *err)
 }
 
 /* Cross-field rules, after every key is read. */
-static int request_check(const struct proto_request *req, unsigned seen, char *err)
+static int request_check(const void *out, unsigned seen, char *err)
 {
+	const struct proto_request *req = out;
+
 	if (!(seen & bit(K_V)))
 		return err_set(err, ERR_BAD_REQUEST, "missing key \"v\" (protocol version)");
 	if ((seen & bit(K_IMAGE)) && (seen & bit(K_PIXELS)))
@@ -340,23 +374,12 @@ static int request_check(const struct proto_request *req, unsigned seen, char *e
 	return 0;
 }
 
+static const struct message_kind request_kind = {"request", request_keys, K_COUNT, request_field,
+						 request_check};
+
 int proto_parse_request(const uint8_t *buf, size_t len, struct proto_request *req, char *err)
 {
-	msgpack_unpacked u;
-	unsigned seen = 0;
-	int rc;
-
-	memset(req, 0, sizeof *req);
-	msgpack_unpacked_init(&u);
-	rc = unpack_map(buf, len, &u, "request", err);
-	if (!rc)
-		rc = walk_map(&u.data, request_keys, K_COUNT, request_field, req, &seen, err);
-	if (!rc)
-		rc = request_check(req, seen, err);
-	msgpack_unpacked_destroy(&u);
-	if (rc)
-		memset(req, 0, sizeof *req);
-	return rc;
+	return parse_message(&request_kind, buf, len, req, sizeof *req, err);
 }
 
 /* ---- replies ------------------------------------------------------------- */
@@ -424,8 +447,10 @@ static int reply_field(int key, const msgpack_object *o, void *out, char *err)
 	}
 }
 
-static int reply_check(const struct proto_reply *rep, unsigned seen, char *err)
+static int reply_check(const void *out, unsigned seen, char *err)
 {
+	const struct proto_reply *rep = out;
+
 	if (!(seen & bit(R_V)))
 		return err_set(err, ERR_BAD_REQUEST, "missing key \"v\" (protocol version)");
 	if (!(seen & bit(R_OK)))
@@ -445,23 +470,12 @@ static int reply_check(const struct proto_reply *rep, unsigned seen, char *err)
 	return 0;
 }
 
+static const struct message_kind reply_kind = {"reply", reply_keys, R_COUNT, reply_field,
+					       reply_check};
+
 int proto_parse_reply(const uint8_t *buf, size_t len, struct proto_reply *rep, char *err)
 {
-	msgpack_unpacked u;
-	unsigned seen = 0;
-	int rc;
-
-	memset(rep, 0, sizeof *rep);
-	msgpack_unpacked_init(&u);
-	rc = unpack_map(buf, len, &u, "reply", err);
-	if (!rc)
-		rc = walk_map(&u.data, reply_keys, R_COUNT, reply_field, rep, &seen, err);
-	if (!rc)
-		rc = reply_check(rep, seen, err);
-	msgpack_unpacked_destroy(&u);
-	if (rc)
-		memset(rep, 0, sizeof *rep);
-	return rc;
+	return parse_message(&reply_kind, buf, len, rep, sizeof *rep, err);
 }
 
 /* ---- packing ------------------------------------------------------------ */
