@@ -10,6 +10,7 @@
  */
 #include "backend.h"
 #include "broker.h"
+#include "clock.h"
 #include "config.h"
 #include "err.h"
 #include "http.h"
@@ -29,7 +30,6 @@
 #include <strings.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
-#include <time.h>
 #include <unistd.h>
 
 #define URL_MAX (PATH_MAX + 16)
@@ -84,13 +84,6 @@ static void usage(FILE *f)
 	      f);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int parse_num(const char *flag, const char *v, unsigned long min, unsigned long max,
 		     unsigned long *out)
 {
@@ -114,12 +107,12 @@ static int parse_spawn(const char *v, unsigned long *out)
 
 static int set_level(const char *v)
 {
-	static const char *const names[] = {"debug", "info", "warn", "error"};
-	for (int i = 0; i < 4; i++)
-		if (strcasecmp(v, names[i]) == 0) {
-			log_set_level((enum log_level)i);
-			return 0;
-		}
+	enum log_level l;
+
+	if (log_level_parse(v, &l) == 0) {
+		log_set_level(l);
+		return 0;
+	}
 	fprintf(stderr, "mnist-frontend: unknown log level \"%s\"\n", v);
 	return -1;
 }
@@ -274,7 +267,7 @@ static void begin_shutdown(struct app *app, int sig)
 	sd_notify(0, "STOPPING=1");
 	http_stop_accepting(app->http);
 	app->state = DRAINING;
-	app->deadline = now_ms() + app->drain_ms;
+	app->deadline = clock_ms() + app->drain_ms;
 }
 
 static void on_signal(h2o_socket_t *sock, const char *err)
@@ -312,7 +305,7 @@ static void start_watchdog(struct app *app)
 /* Advance the shutdown after each loop iteration. */
 static void step(struct app *app)
 {
-	uint64_t now = now_ms();
+	uint64_t now = clock_ms();
 
 	if (app->state == DRAINING &&
 	    (backend_inflight(app->backend) == 0 || now >= app->deadline)) {

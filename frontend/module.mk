@@ -5,8 +5,9 @@
 # Debian's libh2o-evloop headers default to the libuv flavour unless told.
 $(B)/obj/frontend/%.o: CFLAGS += -DH2O_USE_LIBUV=0
 
-FRONTEND_OBJS := $(addprefix $(B)/obj/frontend/,main.o http.o listener.o backend.o broker.o \
-                 supervisor.o multipart.o metrics.o static.o) $(PROTO_OBJS) $(NNGCLOSE_OBJS)
+FRONTEND_OBJS := $(addprefix $(B)/obj/frontend/,main.o http.o respond.o predict.o listener.o \
+                 backend.o broker.o supervisor.o multipart.o metrics.o static.o) \
+                 $(PROTO_OBJS) $(NNGCLOSE_OBJS)
 
 BINS += $(B)/mnist-frontend
 $(B)/mnist-frontend: $(FRONTEND_OBJS) $(COMMON_OBJS)
