@@ -27,9 +27,8 @@ struct pending {
 void predict_init(struct predictor *p, struct backend *b, size_t max_upload,
 		  size_t max_inflight_bytes)
 {
-	*p = (struct predictor){.backend = b,
-				.max_upload = max_upload,
-				.max_inflight_bytes = max_inflight_bytes};
+	*p = (struct predictor){
+	    .backend = b, .max_upload = max_upload, .max_inflight_bytes = max_inflight_bytes};
 	mp_limits_default(&p->mp, max_upload);
 }
 
@@ -126,7 +125,8 @@ static void respond_reply(h2o_req_t *req, const uint8_t *buf, size_t len, bool p
 	}
 	if (!strcmp(rep.code, "invalid_image") || !strcmp(rep.code, "unsupported_type") ||
 	    !strcmp(rep.code, "too_large")) {
-		json_t *msg = respond_client_string(rep.error, strnlen(rep.error, sizeof rep.error));
+		json_t *msg =
+		    respond_client_string(rep.error, strnlen(rep.error, sizeof rep.error));
 		json_t *detail =
 		    msg ? json_sprintf("Error processing image: %s", json_string_value(msg)) : NULL;
 		json_decref(msg);
