@@ -1,5 +1,6 @@
 #include "http.h"
 #include "err.h"
+#include "framing.h"
 #include "listener.h"
 #include "metrics.h"
 #include "predict.h"
@@ -8,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,9 @@ struct http_server {
 	struct backend *backend;
 	const struct static_site *site;
 	struct predictor predictor;
+	size_t connections, max_connections; /* open HTTP connections, and the cap */
+	char refusal[256];		     /* the whole 503 answer above max_connections */
+	size_t refusal_len;
 };
 
 static struct http_server *server_of(h2o_req_t *req)
@@ -65,15 +70,34 @@ static bool is_get(h2o_req_t *req)
 	       h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
 }
 
+/* Why the request's body length is ambiguous (framing.h), or NULL. The
+ * raw request is still at the start of the socket's input buffer. */
+static const char *ambiguous_framing(h2o_req_t *req)
+{
+	h2o_socket_t *sock =
+	    req->conn->callbacks->get_socket ? req->conn->callbacks->get_socket(req->conn) : NULL;
+
+	if (!sock || !sock->input)
+		return NULL;
+	return framing_check(sock->input->bytes, sock->input->size < H2O_MAX_REQLEN
+						     ? sock->input->size
+						     : H2O_MAX_REQLEN);
+}
+
 /* The h2o handler: every request comes here. */
 static int route_request(h2o_handler_t *self, h2o_req_t *req)
 {
 	struct http_server *srv = server_of(req);
 	h2o_iovec_t path = req->path_normalized;
 	const struct static_file *f;
+	const char *why;
 
 	(void)self;
-	if (h2o_memis(path.base, path.len, H2O_STRLIT("/predict"))) {
+	if ((why = ambiguous_framing(req)) != NULL) {
+		/* RFC 9112: answer 400 and close the connection. */
+		req->http1_is_persistent = 0;
+		respond_detail(req, 400, why);
+	} else if (h2o_memis(path.base, path.len, H2O_STRLIT("/predict"))) {
 		if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST")))
 			respond_405(req, "POST");
 		else
@@ -99,6 +123,37 @@ static int route_request(h2o_handler_t *self, h2o_req_t *req)
 	return 0;
 }
 
+static void on_refused_written(h2o_socket_t *sock, const char *err)
+{
+	(void)err;
+	h2o_socket_close(sock);
+}
+
+/* Above max_connections: the fixed 503 and close, without reading. */
+static void refuse(struct http_server *srv, h2o_socket_t *sock)
+{
+	h2o_iovec_t buf = h2o_iovec_init(srv->refusal, srv->refusal_len);
+
+	metrics_reject(METRICS_REJECT_CONNECTIONS);
+	h2o_socket_write(sock, &buf, 1, on_refused_written);
+}
+
+static void make_refusal(struct http_server *srv)
+{
+	static const char body[] = "{\"detail\":\"Too many connections\"}";
+	int n = snprintf(srv->refusal, sizeof srv->refusal,
+			 "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+			 "Retry-After: %d\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
+			 srv->rc.retry_after_s, sizeof body - 1, body);
+	srv->refusal_len = n > 0 && (size_t)n < sizeof srv->refusal ? (size_t)n : 0;
+}
+
+static void on_connection_closed(void *data)
+{
+	struct http_server *srv = data;
+	srv->connections--;
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
 	struct http_server *srv = listener->data;
@@ -106,8 +161,16 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 
 	if (err)
 		return;
-	for (int i = 0; i < 32 && (sock = h2o_evloop_socket_accept(listener)) != NULL; i++)
+	for (int i = 0; i < 32 && (sock = h2o_evloop_socket_accept(listener)) != NULL; i++) {
+		if (srv->connections >= srv->max_connections) {
+			refuse(srv, sock);
+			continue;
+		}
+		srv->connections++;
+		sock->on_close.cb = on_connection_closed;
+		sock->on_close.data = srv;
 		h2o_accept(&srv->accept_ctx, sock);
+	}
 }
 
 int http_start(const struct http_opts *opts, h2o_loop_t *loop, struct backend *b,
@@ -125,6 +188,8 @@ int http_start(const struct http_opts *opts, h2o_loop_t *loop, struct backend *b
 	srv->site = site;
 	srv->rc.max_upload = opts->max_upload;
 	srv->rc.retry_after_s = opts->retry_after_s;
+	srv->max_connections = opts->max_connections;
+	make_refusal(srv);
 	predict_init(&srv->predictor, b, opts->max_upload, opts->max_inflight_bytes);
 	fd = listener_open(opts->listen, &srv->port, err);
 	if (fd < 0) {
@@ -137,6 +202,7 @@ int http_start(const struct http_opts *opts, h2o_loop_t *loop, struct backend *b
 	/* HTTP/1.1 only: no h2c upgrade (the drain and exit paths track
 	 * HTTP/1 connections). */
 	srv->globalconf.http1.upgrade_to_http2 = 0;
+	srv->globalconf.http1.req_timeout = opts->idle_timeout_ms;
 	host = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")),
 					65535);
 	path = h2o_config_register_path(host, "/", 0);

@@ -11,6 +11,13 @@
  *   anything else        JSON 404, or 405 with an Allow header.
  * Answers, their JSON error shape and the access log: frontend/respond.h.
  *
+ * Connections: at most max_connections are open at once; a connection
+ * accepted above that is answered 503 {"detail":"Too many connections"}
+ * with Retry-After and Connection: close, written at once without reading
+ * its request, then closed. Each connection must deliver a whole request
+ * within idle_timeout_ms of its accept or of its previous response (h2o's
+ * http1 req_timeout), so idle keep-alive connections are closed after that.
+ *
  * Threads: everything here runs on the loop thread.
  *
  * A client that goes away while its prediction is in flight is not noticed:
@@ -39,6 +46,13 @@ struct http_opts {
 	 * through when nothing else is in flight. */
 	size_t max_inflight_bytes;
 	int retry_after_s; /* Retry-After on 503 */
+	/* Open connections at most; one accepted above it gets a 503 written
+	 * at once and is closed, without reading its request. */
+	size_t max_connections;
+	/* h2o's http1 req_timeout: a connection must deliver a whole request
+	 * (headers and body) within this time from its accept or from its last
+	 * response, else it is closed. Bounds idle keep-alive and slow uploads. */
+	unsigned idle_timeout_ms;
 };
 
 struct http_server;
