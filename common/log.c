@@ -1,4 +1,5 @@
 #include "log.h"
+#include "err.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -19,11 +20,21 @@ void log_init(const char *progname)
 {
 	const char *slash = strrchr(progname, '/');
 	const char *v = getenv("MNIST_LOG_LEVEL");
+	enum log_level l;
 
 	snprintf(prog, sizeof prog, "%s", slash ? slash + 1 : progname);
-	for (int i = LOG_DEBUG; v && i <= LOG_ERROR; i++)
-		if (strcasecmp(v, names[i]) == 0)
-			log_set_level((enum log_level)i);
+	if (v && log_level_parse(v, &l) == 0)
+		log_set_level(l);
+}
+
+int log_level_parse(const char *name, enum log_level *out)
+{
+	for (int i = LOG_DEBUG; i <= LOG_ERROR; i++)
+		if (strcasecmp(name, names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	return ERR_INVALID;
 }
 
 void log_set_level(enum log_level l)

@@ -12,6 +12,8 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 void log_init(const char *progname); /* reads MNIST_LOG_LEVEL */
 void log_set_level(enum log_level level);
+/* "debug", "info", "warn" or "error" (any case) into *out: 0, or ERR_INVALID. */
+int log_level_parse(const char *name, enum log_level *out);
 int log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -1,7 +1,8 @@
 # common/ build fragment, included by the top Makefile: what the frontend,
 # the worker and the tools share.
-# COMMON_OBJS: objects every binary links (errors, config, logging, files).
-COMMON_OBJS := $(addprefix $(B)/obj/common/,err.o config.o log.o file.o)
+# COMMON_OBJS: objects every binary links (errors, config, logging, files,
+# the monotonic clock).
+COMMON_OBJS := $(addprefix $(B)/obj/common/,err.o config.o log.o file.o clock.o)
 # PROTO_OBJS: the msgpack codec (common/proto.h); link with $(LIB_msgpack).
 PROTO_OBJS  := $(B)/obj/common/proto.o
 # NNGCLOSE_OBJS: a bounded nng_close (common/nngclose.h); link with $(LIB_nng).

@@ -66,7 +66,9 @@ static void send_error(struct bslot *s, int code, const char *msg)
 	send_reply(s, m);
 }
 
-static void on_rep(void *arg)
+/* nng callback: the caller-side aio finished (a request received from
+ * api.sock, or the reply sent back). */
+static void on_caller_aio(void *arg)
 {
 	struct bslot *s = arg;
 	int rv = nng_aio_result(s->rep_aio);
@@ -104,7 +106,9 @@ static void on_rep(void *arg)
 	nng_ctx_send(s->req_ctx, s->req_aio);
 }
 
-static void on_req(void *arg)
+/* nng callback: the worker-side aio finished (the request forwarded, or
+ * the worker's reply received). */
+static void on_worker_aio(void *arg)
 {
 	struct bslot *s = arg;
 	int rv = nng_aio_result(s->req_aio);
@@ -157,8 +161,8 @@ int broker_open(const char *url, struct backend *b, size_t n, size_t max_msg, st
 		s->br = br;
 		if ((rv = nng_ctx_open(&s->rep_ctx, br->sock)) != 0 ||
 		    (rv = nng_ctx_open(&s->req_ctx, backend_socket(b))) != 0 ||
-		    (rv = nng_aio_alloc(&s->rep_aio, on_rep, s)) != 0 ||
-		    (rv = nng_aio_alloc(&s->req_aio, on_req, s)) != 0) {
+		    (rv = nng_aio_alloc(&s->rep_aio, on_caller_aio, s)) != 0 ||
+		    (rv = nng_aio_alloc(&s->req_aio, on_worker_aio, s)) != 0) {
 			rc = err_set(err, ERR_INTERNAL, "broker context: %s", nng_strerror(rv));
 			goto fail;
 		}

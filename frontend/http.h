@@ -1,22 +1,31 @@
 /*
- * http: the HTTP/1.1 side of the frontend, on h2o's evloop.
+ * http: the HTTP/1.1 server of the frontend on h2o's evloop: the listening
+ * socket, accepting connections, routing requests, and stopping.
  *
- *   POST /predict        multipart/form-data field "file", or a raw
- *                        image/png or image/jpeg body; ?probs=true adds the
- *                        ten probabilities. Validated here, computed by a
- *                        worker through backend_call().
+ *   POST /predict        frontend/predict.h (validated here, computed by a
+ *                        worker through backend_call()).
  *   GET  /health         200 {"status":"ok","workers":N} while a worker is
  *                        connected and answering, else 503.
  *   GET  /metrics        Prometheus text (frontend/metrics.h).
  *   GET  /openapi.json, /docs, /redoc (and their assets): frontend/static.h.
  *   anything else        JSON 404, or 405 with an Allow header.
- * Every answer is JSON {"detail": ...} on error, built with jansson since
- * client input (the declared type) is echoed. One access-log line per request
- * goes to stderr through common/log.h, and metrics are recorded.
+ * Answers, their JSON error shape and the access log: frontend/respond.h.
  *
- * Threads: everything here runs on the loop thread. A client that goes away
- * while its prediction is in flight is noticed through the request pool's
- * dispose callback; the late reply is then dropped.
+ * Connections: at most max_connections are open at once; a connection
+ * accepted above that is answered 503 {"detail":"Too many connections"}
+ * with Retry-After and Connection: close, written at once without reading
+ * its request, then closed. Each connection must deliver a whole request
+ * within idle_timeout_ms of its accept or of its previous response (h2o's
+ * http1 req_timeout), so idle keep-alive connections are closed after that.
+ *
+ * Threads: everything here runs on the loop thread.
+ *
+ * A client that goes away while its prediction is in flight is not noticed:
+ * h2o 2.2 stops reading an HTTP/1 connection once a request is complete
+ * (lib/http1.c: h2o_socket_read_stop before the handler runs) and arms no
+ * timeout until the response is written, so the close is only seen when the
+ * answer is written and fails. The request keeps its in-flight slot and its
+ * image bytes until the worker answers or the backend timeout expires.
  */
 #ifndef MNIST_HTTP_H
 #define MNIST_HTTP_H
@@ -37,6 +46,13 @@ struct http_opts {
 	 * through when nothing else is in flight. */
 	size_t max_inflight_bytes;
 	int retry_after_s; /* Retry-After on 503 */
+	/* Open connections at most; one accepted above it gets a 503 written
+	 * at once and is closed, without reading its request. */
+	size_t max_connections;
+	/* h2o's http1 req_timeout: a connection must deliver a whole request
+	 * (headers and body) within this time from its accept or from its last
+	 * response, else it is closed. Bounds idle keep-alive and slow uploads. */
+	unsigned idle_timeout_ms;
 };
 
 struct http_server;

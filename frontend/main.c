@@ -1,8 +1,13 @@
 /*
  * mnist-frontend: flags and environment, signals, start-up and the drain on
- * SIGTERM/SIGINT. The modules: http.h (HTTP on h2o), backend.h (the REQ
- * socket to the workers), broker.h (api.sock), supervisor.h (spawned
- * workers). See --help.
+ * SIGTERM/SIGINT. The modules: options.h (flags and environment), http.h
+ * (HTTP on h2o), backend.h (the REQ socket to the workers), broker.h
+ * (api.sock), supervisor.h (spawned workers). See --help.
+ *
+ * Descriptors: at start the RLIMIT_NOFILE soft limit is raised to the hard
+ * limit, and --max-connections is kept DESCRIPTOR_RESERVE below it (nng
+ * pipes to workers and callers, the loop, files), so HTTP clients alone
+ * can never exhaust the descriptors.
  *
  * Signals are blocked in every thread (the mask is set before nng starts its
  * threads) and read from a signalfd watched by the h2o loop, so SIGCHLD,
@@ -10,11 +15,13 @@
  */
 #include "backend.h"
 #include "broker.h"
+#include "clock.h"
 #include "config.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "options.h"
 #include "static.h"
 #include "supervisor.h"
 
@@ -27,19 +34,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
-#include <time.h>
 #include <unistd.h>
 
 #define URL_MAX (PATH_MAX + 16)
-
-struct opts {
-	const char *listen, *rundir, *workers_url, *api_url, *worker_bin, *weights;
-	const char *max_batch, *www;
-	size_t max_upload, max_inflight_bytes;
-	unsigned long max_inflight, timeout_ms, resend_ms, spawn, broker_ctx, drain_ms;
-};
+#define DESCRIPTOR_RESERVE 256
+#define DEFAULT_MAX_CONNECTIONS 16384
 
 enum state { RUNNING, DRAINING, STOPPING_WORKERS, DONE };
 
@@ -58,171 +60,33 @@ struct app {
 	unsigned long drain_ms;
 };
 
-static void usage(FILE *f)
+/* Raise the soft descriptor limit to the hard one; return the connection
+ * cap that fits under it (wanted, 0 for the default, lowered if needed). */
+static size_t fit_connections(unsigned long wanted)
 {
-	fputs("usage: mnist-frontend [options]\n"
-	      "  --listen HOST:PORT     HTTP address (MNIST_LISTEN, default 0.0.0.0:8000)\n"
-	      "  --rundir DIR           socket directory (default $RUNTIME_DIRECTORY,\n"
-	      "                         else $XDG_RUNTIME_DIR/mnist, else /tmp/mnist-$UID)\n"
-	      "  --workers-url URL      where workers dial in (default ipc://RUNDIR/workers.sock)\n"
-	      "  --api-url URL          msgpack broker for local callers (default\n"
-	      "                         ipc://RUNDIR/api.sock)\n"
-	      "  --max-upload SIZE      upload limit, e.g. 10M (MNIST_MAX_UPLOAD, default 10M)\n"
-	      "  --max-inflight N       predictions at once (MNIST_MAX_INFLIGHT, default 256)\n"
-	      "  --max-inflight-bytes SIZE  image bytes held in flight (MNIST_MAX_INFLIGHT_BYTES,\n"
-	      "                         default 64M; 503 above it)\n"
-	      "  --timeout-ms N         worker answer deadline (MNIST_TIMEOUT_MS, default 10000)\n"
-	      "  --resend-ms N          nng resend time, above the longest batch (default 5000)\n"
-	      "  --spawn-workers N|auto start and supervise N workers (MNIST_WORKERS, default 0;\n"
-	      "                         auto = number of CPUs)\n"
-	      "  --worker-bin PATH      worker binary (default: mnist-worker next to this one)\n"
-	      "  --weights PATH         passed to spawned workers (MNIST_WEIGHTS)\n"
-	      "  --max-batch N          passed to spawned workers (MNIST_MAX_BATCH)\n"
-	      "  --www DIR              API docs tree (default: see frontend/static.h)\n"
-	      "  --drain-ms N           shutdown drain bound (default 5000)\n"
-	      "  --log-level LEVEL      debug, info, warn, error (MNIST_LOG_LEVEL, default info)\n",
-	      f);
-}
+	struct rlimit rl;
+	rlim_t room;
+	size_t fit;
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int parse_num(const char *flag, const char *v, unsigned long min, unsigned long max,
-		     unsigned long *out)
-{
-	if (config_parse_ulong(v, min, max, out) != 0) {
-		fprintf(stderr, "mnist-frontend: %s wants a number in [%lu, %lu], got \"%s\"\n",
-			flag, min, max, v);
-		return -1;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return wanted ? wanted : 1024 - DESCRIPTOR_RESERVE;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t old = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rl.rlim_cur = old;
 	}
-	return 0;
-}
-
-static int parse_spawn(const char *v, unsigned long *out)
-{
-	if (strcasecmp(v, "auto") == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		*out = n > 0 ? (unsigned long)n : 1;
-		return 0;
+	room = rl.rlim_cur > 2 * DESCRIPTOR_RESERVE ? rl.rlim_cur - DESCRIPTOR_RESERVE
+						    : rl.rlim_cur / 2;
+	fit = room > DEFAULT_MAX_CONNECTIONS ? DEFAULT_MAX_CONNECTIONS : (size_t)room;
+	if (!wanted)
+		return fit ? fit : 1;
+	if ((rlim_t)wanted > room) {
+		log_warn("--max-connections %lu does not fit the descriptor limit %llu: using %llu",
+			 wanted, (unsigned long long)rl.rlim_cur, (unsigned long long)room);
+		return room ? (size_t)room : 1;
 	}
-	return parse_num("--spawn-workers", v, 0, 256, out);
-}
-
-static int set_level(const char *v)
-{
-	static const char *const names[] = {"debug", "info", "warn", "error"};
-	for (int i = 0; i < 4; i++)
-		if (strcasecmp(v, names[i]) == 0) {
-			log_set_level((enum log_level)i);
-			return 0;
-		}
-	fprintf(stderr, "mnist-frontend: unknown log level \"%s\"\n", v);
-	return -1;
-}
-
-/* Environment first, then flags over it. Returns 0, 1 (--help) or -1. */
-static int parse_args(int argc, char **argv, struct opts *o)
-{
-	const char *v;
-
-	*o = (struct opts){.listen = config_env("MNIST_LISTEN", "0.0.0.0:8000"),
-			   .weights = config_env("MNIST_WEIGHTS", NULL),
-			   .max_batch = config_env("MNIST_MAX_BATCH", NULL),
-			   .worker_bin = config_env("MNIST_WORKER_BIN", NULL),
-			   .max_upload = (size_t)10 << 20,
-			   .max_inflight = 256,
-			   .max_inflight_bytes = (size_t)64 << 20,
-			   .timeout_ms = 10000,
-			   .resend_ms = 5000,
-			   .broker_ctx = 32,
-			   .drain_ms = 5000};
-	if ((v = config_env("MNIST_MAX_UPLOAD", NULL)) && config_parse_size(v, &o->max_upload)) {
-		fprintf(stderr, "mnist-frontend: bad MNIST_MAX_UPLOAD \"%s\"\n", v);
-		return -1;
-	}
-	if ((v = config_env("MNIST_MAX_INFLIGHT_BYTES", NULL)) &&
-	    config_parse_size(v, &o->max_inflight_bytes)) {
-		fprintf(stderr, "mnist-frontend: bad MNIST_MAX_INFLIGHT_BYTES \"%s\"\n", v);
-		return -1;
-	}
-	if ((v = config_env("MNIST_MAX_INFLIGHT", NULL)) &&
-	    parse_num("MNIST_MAX_INFLIGHT", v, 1, 100000, &o->max_inflight))
-		return -1;
-	if ((v = config_env("MNIST_TIMEOUT_MS", NULL)) &&
-	    parse_num("MNIST_TIMEOUT_MS", v, 1, 3600000, &o->timeout_ms))
-		return -1;
-	if ((v = config_env("MNIST_WORKERS", NULL)) && parse_spawn(v, &o->spawn))
-		return -1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return 1;
-		}
-		if (i + 1 >= argc || strncmp(a, "--", 2) != 0) {
-			fprintf(stderr, "mnist-frontend: unknown or incomplete option \"%s\"\n", a);
-			usage(stderr);
-			return -1;
-		}
-		v = argv[++i];
-		if (!strcmp(a, "--listen")) {
-			o->listen = v;
-		} else if (!strcmp(a, "--rundir")) {
-			o->rundir = v;
-		} else if (!strcmp(a, "--workers-url")) {
-			o->workers_url = v;
-		} else if (!strcmp(a, "--api-url")) {
-			o->api_url = v;
-		} else if (!strcmp(a, "--worker-bin")) {
-			o->worker_bin = v;
-		} else if (!strcmp(a, "--weights")) {
-			o->weights = v;
-		} else if (!strcmp(a, "--max-batch")) {
-			o->max_batch = v;
-		} else if (!strcmp(a, "--www")) {
-			o->www = v;
-		} else if (!strcmp(a, "--max-upload")) {
-			if (config_parse_size(v, &o->max_upload) || o->max_upload == 0 ||
-			    o->max_upload > ((size_t)1 << 30)) {
-				fprintf(stderr, "mnist-frontend: bad --max-upload \"%s\"\n", v);
-				return -1;
-			}
-		} else if (!strcmp(a, "--max-inflight-bytes")) {
-			if (config_parse_size(v, &o->max_inflight_bytes) ||
-			    o->max_inflight_bytes == 0) {
-				fprintf(stderr, "mnist-frontend: bad --max-inflight-bytes \"%s\"\n",
-					v);
-				return -1;
-			}
-		} else if (!strcmp(a, "--max-inflight")) {
-			if (parse_num(a, v, 1, 100000, &o->max_inflight))
-				return -1;
-		} else if (!strcmp(a, "--timeout-ms")) {
-			if (parse_num(a, v, 1, 3600000, &o->timeout_ms))
-				return -1;
-		} else if (!strcmp(a, "--resend-ms")) {
-			if (parse_num(a, v, 1, 3600000, &o->resend_ms))
-				return -1;
-		} else if (!strcmp(a, "--drain-ms")) {
-			if (parse_num(a, v, 0, 600000, &o->drain_ms))
-				return -1;
-		} else if (!strcmp(a, "--spawn-workers")) {
-			if (parse_spawn(v, &o->spawn))
-				return -1;
-		} else if (!strcmp(a, "--log-level")) {
-			if (set_level(v))
-				return -1;
-		} else {
-			fprintf(stderr, "mnist-frontend: unknown option \"%s\"\n", a);
-			usage(stderr);
-			return -1;
-		}
-	}
-	return 0;
+	return wanted;
 }
 
 /* mnist-worker in the directory of this executable. */
@@ -274,7 +138,7 @@ static void begin_shutdown(struct app *app, int sig)
 	sd_notify(0, "STOPPING=1");
 	http_stop_accepting(app->http);
 	app->state = DRAINING;
-	app->deadline = now_ms() + app->drain_ms;
+	app->deadline = clock_ms() + app->drain_ms;
 }
 
 static void on_signal(h2o_socket_t *sock, const char *err)
@@ -312,7 +176,7 @@ static void start_watchdog(struct app *app)
 /* Advance the shutdown after each loop iteration. */
 static void step(struct app *app)
 {
-	uint64_t now = now_ms();
+	uint64_t now = clock_ms();
 
 	if (app->state == DRAINING &&
 	    (backend_inflight(app->backend) == 0 || now >= app->deadline)) {
@@ -344,7 +208,7 @@ static int block_signals(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-static int start(struct app *app, const struct opts *o, const char *workers_url,
+static int start(struct app *app, const struct options *o, const char *workers_url,
 		 const char *api_url, char *err)
 {
 	struct backend_opts bo = {.url = workers_url,
@@ -354,7 +218,9 @@ static int start(struct app *app, const struct opts *o, const char *workers_url,
 	struct http_opts ho = {.listen = o->listen,
 			       .max_upload = o->max_upload,
 			       .max_inflight_bytes = o->max_inflight_bytes,
-			       .retry_after_s = 1};
+			       .retry_after_s = 1,
+			       .max_connections = fit_connections(o->max_connections),
+			       .idle_timeout_ms = (unsigned)o->idle_timeout_ms};
 	char bin[PATH_MAX];
 	int rc;
 
@@ -369,6 +235,8 @@ static int start(struct app *app, const struct opts *o, const char *workers_url,
 	}
 	if ((rc = http_start(&ho, app->loop, app->backend, app->site, &app->http, err)) != 0)
 		return rc;
+	log_info("HTTP: at most %zu connections, idle timeout %u ms", ho.max_connections,
+		 ho.idle_timeout_ms);
 	if (o->spawn > 0) {
 		struct supervisor_opts so = {.count = o->spawn,
 					     .worker_bin = o->worker_bin,
@@ -402,13 +270,13 @@ static void stop(struct app *app, const char *workers_url, const char *api_url)
 int main(int argc, char **argv)
 {
 	static struct app app;
-	struct opts o;
+	struct options o;
 	char rundir[PATH_MAX], wurl[URL_MAX], aurl[URL_MAX], err[ERR_MAX];
 	const char *workers_url, *api_url;
 	int sfd, rc;
 
 	log_init(argv[0]);
-	if ((rc = parse_args(argc, argv, &o)) != 0)
+	if ((rc = options_parse(argc, argv, &o)) != 0)
 		return rc > 0 ? 0 : 2;
 	if ((sfd = block_signals()) < 0) {
 		log_error("cannot set up signals: %s", strerror(errno));

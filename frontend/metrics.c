@@ -42,7 +42,7 @@ struct hist {
 static const char *const route_name[METRICS_ROUTE_COUNT] = {
     "/predict", "/health", "/metrics", "/openapi.json", "/docs", "/redoc", "other"};
 static const char *const reject_name[METRICS_REJECT_COUNT] = {"overload", "no_worker", "too_large",
-							      "timeout"};
+							      "timeout", "connections"};
 
 static struct {
 	atomic_uint_fast64_t requests[METRICS_ROUTE_COUNT][STATUS_MAX - STATUS_MIN + 1];
@@ -297,9 +297,9 @@ static void put_process(struct out *o)
 	header(o, "mnist_inflight_requests", "gauge", "Requests waiting for a worker's answer.");
 	put(o, "mnist_inflight_requests %ld\n",
 	    atomic_load_explicit(&m.inflight, memory_order_relaxed));
-	header(
-	    o, "mnist_rejections_total", "counter",
-	    "Requests refused: overload (503), no_worker (503), too_large (413), timeout (504).");
+	header(o, "mnist_rejections_total", "counter",
+	       "Requests refused: overload (503), no_worker (503), too_large (413), timeout (504), "
+	       "connections (connection refused at --max-connections).");
 	for (int i = 0; i < METRICS_REJECT_COUNT; i++)
 		put(o, "mnist_rejections_total{reason=\"%s\"} %llu\n", reject_name[i],
 		    (unsigned long long)atomic_load_explicit(&m.rejects[i], memory_order_relaxed));

@@ -9,7 +9,7 @@
  *   mnist_workers_connected                      gauge
  *   mnist_inflight_requests                      gauge
  *   mnist_rejections_total{reason}               counter: overload, no_worker,
- *                                                too_large, timeout
+ *                                                too_large, timeout, connections
  *   process_resident_memory_bytes                gauge (/proc/self/statm)
  *   process_start_time_seconds                   gauge (Unix time)
  *   mnist_uptime_seconds                         gauge
@@ -42,10 +42,11 @@ enum metrics_route {
 };
 
 enum metrics_reject {
-	METRICS_REJECT_OVERLOAD,  /* 503: too many requests in flight */
-	METRICS_REJECT_NO_WORKER, /* 503: no worker connected */
-	METRICS_REJECT_TOO_LARGE, /* 413: upload above the limit */
-	METRICS_REJECT_TIMEOUT,	  /* 504: no worker answer in time */
+	METRICS_REJECT_OVERLOAD,    /* 503: too many requests in flight */
+	METRICS_REJECT_NO_WORKER,   /* 503: no worker connected */
+	METRICS_REJECT_TOO_LARGE,   /* 413: upload above the limit */
+	METRICS_REJECT_TIMEOUT,	    /* 504: no worker answer in time */
+	METRICS_REJECT_CONNECTIONS, /* a connection above --max-connections */
 	METRICS_REJECT_COUNT
 };
 

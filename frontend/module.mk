@@ -5,15 +5,18 @@
 # Debian's libh2o-evloop headers default to the libuv flavour unless told.
 $(B)/obj/frontend/%.o: CFLAGS += -DH2O_USE_LIBUV=0
 
-FRONTEND_OBJS := $(addprefix $(B)/obj/frontend/,main.o http.o listener.o backend.o broker.o \
-                 supervisor.o multipart.o metrics.o static.o) $(PROTO_OBJS) $(NNGCLOSE_OBJS)
+FRONTEND_OBJS := $(addprefix $(B)/obj/frontend/,main.o options.o http.o framing.o respond.o \
+                 predict.o listener.o backend.o broker.o supervisor.o multipart.o \
+                 metrics.o static.o) \
+                 $(PROTO_OBJS) $(NNGCLOSE_OBJS)
 
 BINS += $(B)/mnist-frontend
 $(B)/mnist-frontend: $(FRONTEND_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(LIB_h2o) $(LIB_nng) $(LIB_msgpack) \
 	    $(LIB_jansson) $(LIB_systemd)
 
-TEST_BINS += $(B)/tests/t_multipart $(B)/tests/t_metrics $(B)/tests/t_static
+TEST_BINS += $(B)/tests/t_multipart $(B)/tests/t_metrics $(B)/tests/t_static $(B)/tests/t_framing
+$(B)/tests/t_framing: $(B)/obj/tests/unit/t_framing.o $(B)/obj/frontend/framing.o
 $(B)/tests/t_multipart: $(B)/obj/tests/unit/t_multipart.o $(B)/obj/frontend/multipart.o \
                         $(COMMON_OBJS)
 $(B)/tests/t_metrics: $(B)/obj/tests/unit/t_metrics.o $(B)/obj/frontend/metrics.o $(COMMON_OBJS)

@@ -1,4 +1,5 @@
 #include "supervisor.h"
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 
@@ -9,7 +10,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define BACKOFF_MIN_MS 100
@@ -33,13 +33,6 @@ struct supervisor {
 	size_t n;
 	bool stopping;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int spawn(struct supervisor *s, struct child *c)
 {
@@ -65,7 +58,7 @@ static int spawn(struct supervisor *s, struct child *c)
 		_exit(127);
 	}
 	c->pid = pid;
-	c->started = now_ms();
+	c->started = clock_ms();
 	log_info("started worker pid %ld", (long)pid);
 	return 0;
 }
@@ -80,7 +73,7 @@ static void arm_tick(struct supervisor *s)
 static void on_tick(h2o_timeout_entry_t *entry)
 {
 	struct supervisor *s = H2O_STRUCT_FROM_MEMBER(struct supervisor, tick_entry, entry);
-	uint64_t now = now_ms();
+	uint64_t now = clock_ms();
 	bool waiting = false;
 
 	if (s->stopping)
@@ -99,9 +92,9 @@ static void on_tick(h2o_timeout_entry_t *entry)
 		arm_tick(s);
 }
 
-static void on_exit_of(struct supervisor *s, struct child *c, int status)
+static void child_exited(struct supervisor *s, struct child *c, int status)
 {
-	uint64_t now = now_ms(), lived = now - c->started;
+	uint64_t now = clock_ms(), lived = now - c->started;
 	enum log_level lvl = s->stopping ? LOG_INFO : LOG_WARN;
 
 	if (WIFSIGNALED(status))
@@ -129,7 +122,7 @@ void supervisor_reap(struct supervisor *s)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (size_t i = 0; i < s->n; i++)
 			if (s->kids[i].pid == pid)
-				on_exit_of(s, &s->kids[i], status);
+				child_exited(s, &s->kids[i], status);
 	}
 }
 
@@ -167,7 +160,7 @@ int supervisor_start(const struct supervisor_opts *o, h2o_loop_t *loop, struct s
 	for (size_t i = 0; i < s->n; i++) {
 		s->kids[i].backoff_ms = BACKOFF_MIN_MS;
 		if (spawn(s, &s->kids[i]) != 0) {
-			s->kids[i].restart_at = now_ms() + BACKOFF_MIN_MS;
+			s->kids[i].restart_at = clock_ms() + BACKOFF_MIN_MS;
 			arm_tick(s);
 		}
 	}

@@ -1,0 +1,278 @@
+#include "predict.h"
+#include "err.h"
+#include "log.h"
+#include "metrics.h"
+#include "proto.h"
+#include "respond.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ECHO 200 /* bytes of a client's declared type echoed back */
+
+/* A prediction waiting for its worker. req is NULL once the client's
+ * request is gone (its pool disposed); *handle lives in that pool. */
+struct pending {
+	struct predictor *pr;
+	h2o_req_t *req;
+	struct pending **handle;
+	size_t bytes; /* counted in pr->inflight_bytes */
+	bool probs;
+};
+
+void predict_init(struct predictor *p, struct backend *b, size_t max_upload,
+		  size_t max_inflight_bytes)
+{
+	*p = (struct predictor){
+	    .backend = b, .max_upload = max_upload, .max_inflight_bytes = max_inflight_bytes};
+	mp_limits_default(&p->mp, max_upload);
+}
+
+static void respond_bad_type(h2o_req_t *req, const char *type, size_t len)
+{
+	json_t *t = type ? respond_client_string(type, len > MAX_ECHO ? MAX_ECHO : len)
+			 : json_string("None");
+	json_t *detail = t ? json_sprintf("Invalid file type: %s. Only JPEG and PNG are supported.",
+					  json_string_value(t))
+			   : NULL;
+
+	json_decref(t);
+	respond_json(req, 400, detail ? json_pack("{s:o}", "detail", detail) : NULL, 0);
+}
+
+/* image/png, image/jpeg or image/jpg, parameters and case ignored. */
+static bool type_allowed(const char *t, size_t n)
+{
+	static const char *const ok[] = {"image/png", "image/jpeg", "image/jpg"};
+	const char *semi = memchr(t, ';', n);
+
+	if (semi)
+		n = (size_t)(semi - t);
+	while (n && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+		n--;
+	for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+		if (h2o_lcstris(t, n, ok[i], strlen(ok[i])))
+			return true;
+	return false;
+}
+
+/* ?probs=true (also 1, yes, on), anywhere in the query string. */
+static bool want_probs(h2o_req_t *req)
+{
+	const char *q, *end;
+
+	if (req->query_at == SIZE_MAX)
+		return false;
+	q = req->path.base + req->query_at + 1;
+	end = req->path.base + req->path.len;
+	while (q < end) {
+		const char *amp = memchr(q, '&', (size_t)(end - q));
+		const char *stop = amp ? amp : end;
+		const char *eq = memchr(q, '=', (size_t)(stop - q));
+		if (eq && h2o_memis(q, (size_t)(eq - q), H2O_STRLIT("probs"))) {
+			const char *v = eq + 1;
+			size_t n = (size_t)(stop - v);
+			return h2o_lcstris(v, n, H2O_STRLIT("true")) || h2o_memis(v, n, "1", 1) ||
+			       h2o_lcstris(v, n, H2O_STRLIT("yes")) ||
+			       h2o_lcstris(v, n, H2O_STRLIT("on"));
+		}
+		q = stop + 1;
+	}
+	return false;
+}
+
+static double round4(float x)
+{
+	return round((double)x * 1e4) / 1e4;
+}
+
+static json_t *prediction_json(const struct proto_reply *rep, bool probs)
+{
+	json_t *root =
+	    json_pack("{s:i,s:f}", "digit", rep->digit, "confidence", round4(rep->confidence));
+	json_t *arr;
+
+	if (!root || !probs || !rep->has_probs)
+		return root;
+	arr = json_array();
+	for (int i = 0; arr && i < 10; i++)
+		json_array_append_new(arr, json_real(round4(rep->probs[i])));
+	if (!arr || json_object_set_new(root, "probabilities", arr) != 0) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+static void respond_reply(h2o_req_t *req, const uint8_t *buf, size_t len, bool probs)
+{
+	struct proto_reply rep;
+	char err[ERR_MAX];
+
+	if (proto_parse_reply(buf, len, &rep, err) != 0) {
+		log_error("bad reply from a worker: %s", err);
+		respond_detail(req, 500, "Internal error: bad reply from the inference worker");
+		return;
+	}
+	if (rep.ok) {
+		metrics_inference(rep.infer_us, rep.batch);
+		respond_json(req, 200, prediction_json(&rep, probs), rep.worker);
+		return;
+	}
+	if (!strcmp(rep.code, "invalid_image") || !strcmp(rep.code, "unsupported_type") ||
+	    !strcmp(rep.code, "too_large")) {
+		json_t *msg =
+		    respond_client_string(rep.error, strnlen(rep.error, sizeof rep.error));
+		json_t *detail =
+		    msg ? json_sprintf("Error processing image: %s", json_string_value(msg)) : NULL;
+		json_decref(msg);
+		respond_json(req, 400, detail ? json_pack("{s:o}", "detail", detail) : NULL,
+			     rep.worker);
+	} else if (!strcmp(rep.code, "unavailable")) {
+		respond_503(req, "The inference worker is shutting down, retry");
+	} else {
+		log_error("worker %u answered %s: %s", rep.worker, rep.code, rep.error);
+		respond_json(req, 500, json_pack("{s:s}", "detail", "Internal error"), rep.worker);
+	}
+}
+
+/* The request's pool is being freed: forget the request. */
+static void on_request_disposed(void *obj)
+{
+	struct pending **handle = obj;
+	if (*handle)
+		(*handle)->req = NULL;
+}
+
+/* Loop thread (backend contract): the worker's answer, or why none came. */
+static void on_worker_reply(void *arg, int rc, const uint8_t *reply, size_t len)
+{
+	struct pending *p = arg;
+	struct predictor *pr = p->pr;
+	h2o_req_t *req = p->req;
+	bool probs = p->probs;
+
+	pr->inflight_bytes -= p->bytes;
+	metrics_inflight_add(-1);
+	if (req)
+		*p->handle = NULL;
+	free(p);
+	if (!req) {
+		log_debug("client left before its prediction was ready");
+		return;
+	}
+	if (rc == ERR_TIMEOUT) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "No inference worker answered within %d ms",
+			 backend_timeout_ms(pr->backend));
+		metrics_reject(METRICS_REJECT_TIMEOUT);
+		respond_detail(req, 504, msg);
+	} else if (rc != 0) {
+		metrics_reject(METRICS_REJECT_NO_WORKER);
+		respond_503(req, "No inference worker is available");
+	} else {
+		respond_reply(req, reply, len, probs);
+	}
+}
+
+static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, size_t len)
+{
+	struct proto_request preq = {.image = image, .image_len = len, .probs = want_probs(req)};
+	enum backend_state state;
+	struct pending *p;
+	uint8_t *msg;
+	size_t msg_len;
+	int rc;
+
+	if (respond_ctx_of(req)->draining) {
+		respond_503(req, "The service is shutting down");
+		return;
+	}
+	if ((state = backend_available(pr->backend)) != BACKEND_READY) {
+		metrics_reject(METRICS_REJECT_NO_WORKER);
+		respond_503(req, state == BACKEND_SILENT
+				     ? "No inference worker has answered for 3 s"
+				     : "No inference worker is available");
+		return;
+	}
+	if (pr->inflight_bytes > 0 && (pr->inflight_bytes >= pr->max_inflight_bytes ||
+				       len > pr->max_inflight_bytes - pr->inflight_bytes)) {
+		metrics_reject(METRICS_REJECT_OVERLOAD);
+		respond_503(req, "Too many bytes in flight");
+		return;
+	}
+	if (!(p = calloc(1, sizeof *p)) || proto_pack_request(&preq, &msg, &msg_len) != 0) {
+		free(p);
+		respond_detail(req, 500, "Internal error: out of memory");
+		return;
+	}
+	rc = backend_call(pr->backend, msg, msg_len, on_worker_reply, p);
+	free(msg);
+	if (rc != 0) {
+		free(p);
+		metrics_reject(METRICS_REJECT_OVERLOAD);
+		respond_503(req, rc == ERR_NOMEM ? "Out of memory" : "Too many requests in flight");
+		return;
+	}
+	metrics_inflight_add(1);
+	p->pr = pr;
+	p->req = req;
+	p->probs = preq.probs;
+	p->bytes = len;
+	pr->inflight_bytes += len;
+	p->handle = h2o_mem_alloc_shared(&req->pool, sizeof *p->handle, on_request_disposed);
+	*p->handle = p;
+}
+
+void predict_handle(struct predictor *pr, h2o_req_t *req)
+{
+	ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+	const char *ctype = i >= 0 ? req->headers.entries[i].value.base : NULL;
+	size_t ctype_len = i >= 0 ? req->headers.entries[i].value.len : 0;
+	const uint8_t *body = (const uint8_t *)req->entity.base;
+	size_t body_len = req->entity.base ? req->entity.len : 0;
+	struct mp_str boundary;
+	struct mp_part part;
+	char err[ERR_MAX], msg[ERR_MAX + 64];
+	int rc;
+
+	rc = ctype ? mp_boundary(ctype, ctype_len, &boundary, err) : ERR_UNSUPPORTED;
+	if (rc == ERR_UNSUPPORTED) {
+		/* A raw image body. */
+		if (!ctype || !type_allowed(ctype, ctype_len)) {
+			respond_bad_type(req, ctype, ctype_len);
+			return;
+		}
+		if (body_len > pr->max_upload) {
+			respond_too_large(req);
+			return;
+		}
+		forward(pr, req, body, body_len);
+		return;
+	}
+	if (rc == 0)
+		rc = mp_find(body ? body : (const uint8_t *)"", body_len, boundary, "file", &pr->mp,
+			     &part, err);
+	if (rc == ERR_TOO_LARGE) {
+		respond_too_large(req);
+		return;
+	}
+	if (rc != 0) {
+		snprintf(msg, sizeof msg, "Malformed multipart body: %s", err);
+		respond_detail(req, 400, msg);
+		return;
+	}
+	if (!part.found) {
+		respond_detail(req, 400, "Missing form field 'file'");
+		return;
+	}
+	if (!part.content_type.ptr || !type_allowed(part.content_type.ptr, part.content_type.len)) {
+		respond_bad_type(req, part.content_type.ptr, part.content_type.len);
+		return;
+	}
+	forward(pr, req, part.data, part.len);
+}
