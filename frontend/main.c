@@ -72,7 +72,8 @@ static void usage(FILE *f)
 	      "  --max-inflight-bytes SIZE  image bytes held in flight (MNIST_MAX_INFLIGHT_BYTES,\n"
 	      "                         default 64M; 503 above it)\n"
 	      "  --timeout-ms N         worker answer deadline (MNIST_TIMEOUT_MS, default 10000)\n"
-	      "  --resend-ms N          nng resend time, above the longest batch (default 5000)\n"
+	      "  --resend-ms N          nng resend timer, keep above --timeout-ms (default 60000;\n"
+	      "                         a silent worker's requests are resent after ~1 s anyway)\n"
 	      "  --spawn-workers N|auto start and supervise N workers (MNIST_WORKERS, default 0;\n"
 	      "                         auto = number of CPUs)\n"
 	      "  --worker-bin PATH      worker binary (default: mnist-worker next to this one)\n"
@@ -137,7 +138,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			   .max_inflight = 256,
 			   .max_inflight_bytes = (size_t)64 << 20,
 			   .timeout_ms = 10000,
-			   .resend_ms = 5000,
+			   .resend_ms = 60000,
 			   .broker_ctx = 32,
 			   .drain_ms = 5000};
 	if ((v = config_env("MNIST_MAX_UPLOAD", NULL)) && config_parse_size(v, &o->max_upload)) {
