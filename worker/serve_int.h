@@ -31,6 +31,9 @@
 #define SERVE_STALL_US 1000000u
 #define SERVE_MAX_JOB_US 30000000u
 #define SERVE_MAX_PIPES 16
+/* A large image that waited this long for a decode thread is answered
+ * `unavailable` rather than decoded late. */
+#define SERVE_MAX_WAIT_US 1000000u
 
 enum slot_state {
 	SLOT_IDLE,   /* not receiving (stopping) */
@@ -50,6 +53,7 @@ struct slot {
 	struct slot *next;	  /* queue link */
 	struct proto_request req; /* points into msg */
 	uint64_t cost;		  /* pixels the header claims */
+	uint64_t admitted_us;	  /* when it entered a decode lane */
 	struct proto_reply reply;
 	float input[MODEL_PIXELS]; /* the decoded 28x28 image */
 };

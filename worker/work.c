@@ -5,9 +5,9 @@
  * most SERVE_LIGHT_PIXELS) and heavy. Decode threads take light work first;
  * with two or more threads the first one takes light work only and at most
  * n-1 heavy decodes run at once, so a small upload is never queued behind a
- * large decode, and the threads that may run heavy decodes run at a lower
- * CPU priority (nice +5) than the light lane, the compute thread and the
- * nng threads that answer pings. A decoded request moves to the ready
+ * large decode. A heavy request that waited SERVE_MAX_WAIT_US for a decode
+ * thread is answered `unavailable` instead of being decoded late (its
+ * caller would rather retry than time out). A decoded request moves to the ready
  * queue; the compute thread runs the model on up to max_batch ready inputs
  * at once and replies. Nothing here blocks on nng.
  */
@@ -19,11 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
-
-#define HEAVY_NICE 5
 
 struct decoder {
 	struct server *s;
@@ -66,6 +63,7 @@ static void wait_tick(struct server *s, pthread_cond_t *cond)
 void work_admit_locked(struct server *s, struct slot *sl)
 {
 	sl->state = SLOT_DECODE;
+	sl->admitted_us = beat_now_us();
 	s->backlog += sl->cost;
 	push(sl->cost <= SERVE_LIGHT_PIXELS ? &s->light : &s->heavy, sl);
 	pthread_cond_broadcast(&s->decode);
@@ -130,8 +128,6 @@ static void *decoder_main(void *arg)
 	char err[ERR_MAX];
 	bool heavy;
 
-	if (d->index > 0)
-		setpriority(PRIO_PROCESS, (id_t)gettid(), HEAVY_NICE);
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		struct slot *sl = NULL;
@@ -142,14 +138,20 @@ static void *decoder_main(void *arg)
 		if (s->quit)
 			break;
 		bool open = serve_pipe_open_locked(s, nng_msg_get_pipe(sl->msg));
+		bool late = heavy && beat_now_us() - sl->admitted_us > SERVE_MAX_WAIT_US;
 		pthread_mutex_unlock(&s->mu);
 
 		int rc = 0;
 		err[0] = '\0';
-		beat_busy(b);
-		if (open)
+		if (open && late)
+			rc = err_set(err, ERR_UNAVAILABLE,
+				     "worker busy: waited over %u ms for a decode thread",
+				     SERVE_MAX_WAIT_US / 1000u);
+		else if (open) {
+			beat_busy(b);
 			rc = decode(s, sl, err);
-		beat_idle(b);
+			beat_idle(b);
+		}
 
 		pthread_mutex_lock(&s->mu);
 		s->backlog -= sl->cost;
@@ -157,7 +159,9 @@ static void *decoder_main(void *arg)
 			s->heavy_running--;
 		if (heavy && s->heavy.head)
 			pthread_cond_broadcast(&s->decode);
-		if (open)
+		if (open && late)
+			s->stats.rejected++;
+		else if (open)
 			s->stats.decodes++;
 		if (open && rc == 0) {
 			sl->state = SLOT_READY;
