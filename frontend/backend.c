@@ -26,6 +26,7 @@
 #define STALE_MS 3000  /* no reply from any worker: fail calls fast */
 #define NPINGERS 16
 #define MAX_CLOSE 16 /* pipes closed per round, at most */
+#define REFUSED_LOG_MS 10000
 
 enum stage { STAGE_SEND, STAGE_RECV };
 
@@ -80,6 +81,8 @@ struct backend {
 	atomic_long workers; /* == npeers */
 	_Atomic nng_time last_ok;
 	atomic_bool closing;
+	atomic_long refused; /* pipes of another uid */
+	_Atomic nng_time refused_logged;
 	/* under mu */
 	pthread_mutex_t mu;
 	struct peer *peers;
@@ -131,8 +134,14 @@ static bool peer_allowed(struct backend *b, nng_pipe p)
 
 	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) != 0 || uid == b->uid)
 		return true;
-	log_warn("refused a worker connection from uid %llu: only uid %llu may serve",
-		 (unsigned long long)uid, (unsigned long long)b->uid);
+	/* An impostor redials every few ms: one warning per 10 s. */
+	long n = atomic_fetch_add(&b->refused, 1) + 1;
+	nng_time now = nng_clock(), last = atomic_load(&b->refused_logged);
+	if ((last == 0 || now - last >= REFUSED_LOG_MS) &&
+	    atomic_compare_exchange_strong(&b->refused_logged, &last, now))
+		log_warn("refused a worker connection from uid %llu: only uid %llu may serve "
+			 "(%ld refused so far)",
+			 (unsigned long long)uid, (unsigned long long)b->uid, n);
 	return false;
 }
 
@@ -439,6 +448,8 @@ int backend_open(const struct backend_opts *opts, h2o_loop_t *loop, struct backe
 	atomic_init(&b->workers, 0);
 	atomic_init(&b->last_ok, 0);
 	atomic_init(&b->closing, false);
+	atomic_init(&b->refused, 0);
+	atomic_init(&b->refused_logged, 0);
 	if (pthread_mutex_init(&b->mu, NULL) != 0) {
 		free(b);
 		return err_set(err, ERR_INTERNAL, "pthread_mutex_init failed");

@@ -72,8 +72,12 @@ echo "# heavy answers: $(awk '{ print $1 }' "$d/heavy" | sort | uniq -c | tr '\n
 check_eq "heavy senders: only 200 or 503, never 504" 0 "$(grep -cv '^200 \|^503 ' "$d/heavy")"
 check "heavy senders: some were served" grep -q '^200 ' "$d/heavy"
 check_eq "every heavy 503 carries Retry-After" 0 "$(awk '$1 == 503 && $3 == ""' "$d/heavy" | wc -l)"
-slow503=$(awk '$1 == 503 && $2 > 1.0' "$d/heavy" | wc -l)
-check_eq "heavy 503s come fast (< 1 s)" 0 "$slow503"
+awk '$1 == 503' "$d/heavy" >"$d/heavy503"
+awk '$1 == 200' "$d/heavy" >"$d/heavy200"
+echo "# heavy 503s: p50 $(pct "$d/heavy503" 50) ms, p99 $(pct "$d/heavy503" 99) ms, max $(pct "$d/heavy503" 100) ms; heavy 200s: p50 $(pct "$d/heavy200" 50) ms, max $(pct "$d/heavy200" 100) ms"
+# Most are refused on arrival; one admitted behind a running decode is
+# refused when it has waited 1 s, so the bound covers one decode's time.
+check "heavy 503s come fast (max $(pct "$d/heavy503" 100) ms < 3000)" [ "$(pct "$d/heavy503" 100)" -lt 3000 ]
 check_eq "/health 200 throughout the attack" 0 "$(grep -cv '^200 ' "$d/health1")"
 check "the health poller ran" [ "$(wc -l <"$d/health1")" -ge 5 ]
 check_eq "no worker pipe dropped as silent under the attack" 0 "$(grep -c 'silent for' "$d/fe.log")"
