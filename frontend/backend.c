@@ -1,3 +1,11 @@
+/*
+ * backend: the REQ socket, its calls, and the liveness of each worker
+ * connection (see backend.h).
+ *
+ * Locking: b->mu guards the peer table and the pingers' stages. nng
+ * callbacks take it briefly and never call into nng while holding it,
+ * except nng_ctx_send on a pinger and nng_sleep_aio (which only queue).
+ */
 #include "backend.h"
 #include "err.h"
 #include "log.h"
@@ -6,14 +14,19 @@
 
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#define PING_EVERY_MS 100 /* a ping round: one ping per worker connection */
 #define PING_TIMEOUT_MS 1000
-#define PING_HEALTHY_MS 1000
-#define PING_UNKNOWN_MS 50
-#define STALE_MS 3000
+#define SILENT_MS 1000 /* no reply of any kind for this long: drop the pipe */
+#define STALE_MS 3000  /* no reply from any worker: fail calls fast */
+#define NPINGERS 16
+#define MAX_CLOSE 16 /* pipes closed per round, at most */
+#define REFUSED_LOG_MS 10000
 
 enum stage { STAGE_SEND, STAGE_RECV };
 
@@ -34,11 +47,20 @@ struct slot {
 	struct slot *next_free;
 };
 
-struct ping {
+/* One connected worker pipe (added on ADD_POST, removed on REM_POST). */
+struct peer {
+	nng_pipe pipe;
+	nng_time last; /* last reply from it, or when it joined */
+	bool closing;  /* we closed it for silence */
+};
+
+/* One ping context: idle -> send -> recv -> idle. */
+struct pinger {
+	struct backend *b;
 	nng_ctx ctx;
-	nng_aio *aio;	/* send and receive */
-	nng_aio *timer; /* sleeps between pings */
-	enum { PING_SLEEP, PING_SEND, PING_RECV } stage;
+	nng_aio *aio;
+	enum { PING_IDLE, PING_SEND, PING_RECV } stage;
+	nng_time sent;
 };
 
 struct backend {
@@ -49,16 +71,27 @@ struct backend {
 	h2o_multithread_receiver_t receiver;
 	int timeout_ms;
 	size_t max_inflight;
+	uint64_t uid; /* only pipes from this uid may serve (ipc) */
 	/* loop thread only */
 	struct slot **slots; /* every slot ever made, for close */
 	size_t nslots;
 	struct slot *free_slots;
 	size_t inflight;
 	/* any thread */
-	atomic_long workers;
+	atomic_long workers; /* == npeers */
 	_Atomic nng_time last_ok;
 	atomic_bool closing;
-	struct ping ping;
+	atomic_long refused; /* pipes of another uid */
+	_Atomic nng_time refused_logged;
+	/* under mu */
+	pthread_mutex_t mu;
+	struct peer *peers;
+	size_t npeers, cap;
+	struct pinger pingers[NPINGERS];
+	int npingers; /* allocated */
+	nng_aio *timer;
+	uint8_t *ping; /* {v:1, ping:true}, packed once */
+	size_t ping_len;
 };
 
 static int map_nng(int rv)
@@ -70,17 +103,85 @@ static int map_nng(int rv)
 	}
 }
 
+/* ---- the peer table --------------------------------------------------- */
+
+/* With b->mu held. */
+static struct peer *find_peer(struct backend *b, nng_pipe p)
+{
+	for (size_t i = 0; i < b->npeers; i++)
+		if (nng_pipe_id(b->peers[i].pipe) == nng_pipe_id(p))
+			return &b->peers[i];
+	return NULL;
+}
+
+/* Any thread: a reply came from pipe p, so that worker is alive. */
+static void mark_pipe(struct backend *b, nng_pipe p)
+{
+	struct peer *peer;
+
+	pthread_mutex_lock(&b->mu);
+	if ((peer = find_peer(b, p)) != NULL)
+		peer->last = nng_clock();
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* ADD_PRE: refuse ipc peers of another uid (the socket file is 0600, but
+ * root and CAP_DAC_OVERRIDE bypass that). tcp peers have no uid; on other
+ * hosts mutual TLS is the gate (DESIGN.md). */
+static bool peer_allowed(struct backend *b, nng_pipe p)
+{
+	uint64_t uid;
+
+	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) != 0 || uid == b->uid)
+		return true;
+	/* An impostor redials every few ms: one warning per 10 s. */
+	long n = atomic_fetch_add(&b->refused, 1) + 1;
+	nng_time now = nng_clock(), last = atomic_load(&b->refused_logged);
+	if ((last == 0 || now - last >= REFUSED_LOG_MS) &&
+	    atomic_compare_exchange_strong(&b->refused_logged, &last, now))
+		log_warn("refused a worker connection from uid %llu: only uid %llu may serve "
+			 "(%ld refused so far)",
+			 (unsigned long long)uid, (unsigned long long)b->uid, n);
+	return false;
+}
+
+/* nng thread. Counted per pipe id: a pipe refused at ADD_PRE, or one whose
+ * REM_POST comes twice, never moves the count. */
 static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	struct backend *b = arg;
+	struct peer *peer;
 	long n;
 
-	(void)p;
-	if (ev == NNG_PIPE_EV_ADD_POST)
-		n = atomic_fetch_add(&b->workers, 1) + 1;
-	else
-		n = atomic_fetch_sub(&b->workers, 1) - 1;
-	log_debug("worker %s, %ld connected", ev == NNG_PIPE_EV_ADD_POST ? "joined" : "left", n);
+	if (ev == NNG_PIPE_EV_ADD_PRE) {
+		if (!peer_allowed(b, p))
+			nng_pipe_close(p);
+		return;
+	}
+	pthread_mutex_lock(&b->mu);
+	peer = find_peer(b, p);
+	if (ev == NNG_PIPE_EV_ADD_POST && !peer) {
+		if (b->npeers == b->cap) {
+			size_t cap = b->cap ? b->cap * 2 : 8;
+			struct peer *grown = realloc(b->peers, cap * sizeof *grown);
+			if (!grown) {
+				pthread_mutex_unlock(&b->mu);
+				log_error("out of memory: refusing a worker connection");
+				nng_pipe_close(p);
+				return;
+			}
+			b->peers = grown;
+			b->cap = cap;
+		}
+		b->peers[b->npeers++] = (struct peer){.pipe = p, .last = nng_clock()};
+	} else if (ev == NNG_PIPE_EV_REM_POST && peer) {
+		*peer = b->peers[--b->npeers];
+	}
+	n = (long)b->npeers;
+	atomic_store(&b->workers, n);
+	pthread_mutex_unlock(&b->mu);
+	log_debug("worker pipe %u %s, %ld connected", nng_pipe_id(p),
+		  ev == NNG_PIPE_EV_ADD_POST ? "joined" : "left", n);
 }
 
 /* nng thread: advance one call; post it to the loop when finished. */
@@ -101,6 +202,7 @@ static void slot_cb(void *arg)
 		nng_aio_set_msg(s->aio, NULL);
 	} else if (rv == 0) {
 		s->reply = nng_aio_get_msg(s->aio);
+		mark_pipe(s->b, nng_msg_get_pipe(s->reply));
 	}
 	s->rv = rv;
 	h2o_multithread_send_message(&s->b->receiver, &s->msg);
@@ -190,63 +292,147 @@ int backend_call(struct backend *b, const uint8_t *msg, size_t len, backend_done
 	return 0;
 }
 
-/* nng thread: the ping loop, timer -> send -> recv -> timer. The timer has
- * an aio of its own: nng 1.5 keeps a sleep's "expiry is success" flag on
- * the aio, so a later receive timeout on the same aio would look like a
- * success without a message. */
-static void ping_again(struct backend *b)
-{
-	b->ping.stage = PING_SLEEP;
-	nng_sleep_aio(backend_healthy(b) ? PING_HEALTHY_MS : PING_UNKNOWN_MS, b->ping.timer);
-}
+/* ---- liveness: pings per connection, silent pipes closed ---------------- */
 
-static void ping_timer_cb(void *arg)
-{
-	struct backend *b = arg;
-	struct proto_request req = {.ping = true};
-	uint8_t *buf = NULL;
-	size_t len;
-	nng_msg *m;
-
-	if (atomic_load(&b->closing) || nng_aio_result(b->ping.timer) == NNG_ECANCELED)
-		return;
-	if (backend_workers(b) <= 0 || proto_pack_request(&req, &buf, &len) != 0 ||
-	    nng_msg_alloc(&m, len) != 0) {
-		free(buf);
-		ping_again(b);
-		return;
-	}
-	memcpy(nng_msg_body(m), buf, len);
-	free(buf);
-	b->ping.stage = PING_SEND;
-	nng_aio_set_msg(b->ping.aio, m);
-	nng_aio_set_timeout(b->ping.aio, PING_TIMEOUT_MS);
-	nng_ctx_send(b->ping.ctx, b->ping.aio);
-}
-
+/* nng thread: a ping's send or receive finished. */
 static void ping_cb(void *arg)
 {
-	struct backend *b = arg;
-	struct ping *p = &b->ping;
+	struct pinger *p = arg;
+	struct backend *b = p->b;
 	int rv = nng_aio_result(p->aio);
-	nng_msg *m = rv == 0 || p->stage == PING_SEND ? nng_aio_get_msg(p->aio) : NULL;
 
-	if (p->stage == PING_SEND && rv == 0 && !atomic_load(&b->closing)) {
-		p->stage = PING_RECV;
-		nng_ctx_recv(p->ctx, p->aio);
+	if (p->stage == PING_SEND) {
+		if (rv == 0 && !atomic_load(&b->closing)) {
+			p->stage = PING_RECV;
+			nng_ctx_recv(p->ctx, p->aio);
+			return;
+		}
+		if (rv != 0) {
+			nng_msg_free(nng_aio_get_msg(p->aio));
+			nng_aio_set_msg(p->aio, NULL);
+		}
+	} else if (rv == 0) {
+		nng_msg *m = nng_aio_get_msg(p->aio);
+		struct proto_reply rep;
+		nng_aio_set_msg(p->aio, NULL);
+		if (proto_parse_reply(nng_msg_body(m), nng_msg_len(m), &rep, NULL) == 0 && rep.ok &&
+		    rep.pong) {
+			mark_pipe(b, nng_msg_get_pipe(m));
+			backend_mark_ok(b);
+			log_debug("pong from worker %u (pipe %u) in %llu ms", rep.worker,
+				  nng_pipe_id(nng_msg_get_pipe(m)),
+				  (unsigned long long)(nng_clock() - p->sent));
+		}
+		nng_msg_free(m);
+	}
+	pthread_mutex_lock(&b->mu);
+	p->stage = PING_IDLE;
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* nng thread: start a ping on an idle pinger (stage already PING_SEND). */
+static void ping_send(struct backend *b, struct pinger *p)
+{
+	nng_msg *m;
+
+	if (nng_msg_alloc(&m, b->ping_len) != 0) {
+		pthread_mutex_lock(&b->mu);
+		p->stage = PING_IDLE;
+		pthread_mutex_unlock(&b->mu);
 		return;
 	}
-	if (m) {
-		struct proto_reply rep;
-		if (p->stage == PING_RECV &&
-		    proto_parse_reply(nng_msg_body(m), nng_msg_len(m), &rep, NULL) == 0 && rep.ok &&
-		    rep.pong)
-			backend_mark_ok(b);
-		nng_msg_free(m);
-		nng_aio_set_msg(p->aio, NULL);
+	memcpy(nng_msg_body(m), b->ping, b->ping_len);
+	p->sent = nng_clock();
+	nng_aio_set_msg(p->aio, m);
+	nng_aio_set_timeout(p->aio, PING_TIMEOUT_MS);
+	nng_ctx_send(p->ctx, p->aio);
+}
+
+/* nng thread, every PING_EVERY_MS: close the pipes that sent nothing for
+ * SILENT_MS (nng's REQ then resends their requests to other workers at
+ * once), then send one ping per connected pipe (REQ hands each to the next
+ * ready pipe, so every live pipe gets one per round or so). */
+static void timer_cb(void *arg)
+{
+	struct backend *b = arg;
+	nng_pipe dead[MAX_CLOSE];
+	nng_time silent[MAX_CLOSE];
+	struct pinger *go[NPINGERS];
+	int ndead = 0, ngo = 0;
+
+	if (atomic_load(&b->closing) || nng_aio_result(b->timer) == NNG_ECANCELED)
+		return;
+	pthread_mutex_lock(&b->mu);
+	nng_time now = nng_clock();
+	for (size_t i = 0; i < b->npeers && ndead < MAX_CLOSE; i++) {
+		struct peer *peer = &b->peers[i];
+		if (!peer->closing && now - peer->last >= SILENT_MS) {
+			peer->closing = true;
+			silent[ndead] = now - peer->last;
+			dead[ndead++] = peer->pipe;
+		}
 	}
-	if (!atomic_load(&b->closing))
-		ping_again(b);
+	size_t want = b->npeers + 1;
+	for (int i = 0; i < b->npingers && (size_t)ngo < want; i++)
+		if (b->pingers[i].stage == PING_IDLE && b->npeers > 0) {
+			b->pingers[i].stage = PING_SEND;
+			go[ngo++] = &b->pingers[i];
+		}
+	pthread_mutex_unlock(&b->mu);
+	for (int i = 0; i < ndead; i++) {
+		log_warn("worker pipe %u silent for %llu ms: closing it; its requests go to "
+			 "another worker",
+			 nng_pipe_id(dead[i]), (unsigned long long)silent[i]);
+		nng_pipe_close(dead[i]);
+	}
+	for (int i = 0; i < ngo; i++)
+		ping_send(b, go[i]);
+	nng_sleep_aio(PING_EVERY_MS, b->timer);
+}
+
+/* Listen with the socket file at 0600: only our own user may dial in. */
+static int listen_on(struct backend *b, const char *url, char *err)
+{
+	int rv;
+
+	if ((rv = nng_listener_create(&b->listener, b->sock, url)) != 0)
+		return err_set(err, ERR_IO, "cannot listen on %s: %s", url, nng_strerror(rv));
+	if (strncmp(url, "ipc://", 6) == 0 &&
+	    (rv = nng_listener_set_int(b->listener, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0)
+		return err_set(err, ERR_IO, "cannot make %s private: %s", url, nng_strerror(rv));
+	if ((rv = nng_listener_start(b->listener, 0)) != 0)
+		return err_set(err, ERR_IO, "cannot listen on %s: %s", url, nng_strerror(rv));
+	return 0;
+}
+
+static int open_pingers(struct backend *b, char *err)
+{
+	struct proto_request req = {.ping = true};
+	int rv;
+
+	if (proto_pack_request(&req, &b->ping, &b->ping_len) != 0)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	if ((rv = nng_aio_alloc(&b->timer, timer_cb, b)) != 0)
+		return err_set(err, ERR_INTERNAL, "nng ping timer: %s", nng_strerror(rv));
+	for (int i = 0; i < NPINGERS; i++) {
+		struct pinger *p = &b->pingers[i];
+		p->b = b;
+		if ((rv = nng_ctx_open(&p->ctx, b->sock)) != 0 ||
+		    (rv = nng_aio_alloc(&p->aio, ping_cb, p)) != 0)
+			return err_set(err, ERR_INTERNAL, "nng ping context: %s", nng_strerror(rv));
+		b->npingers++;
+	}
+	return 0;
+}
+
+static void free_pingers(struct backend *b)
+{
+	free(b->ping);
+	if (b->timer)
+		nng_aio_free(b->timer);
+	for (int i = 0; i < NPINGERS; i++)
+		if (b->pingers[i].aio)
+			nng_aio_free(b->pingers[i].aio);
 }
 
 int backend_open(const struct backend_opts *opts, h2o_loop_t *loop, struct backend **out, char *err)
@@ -258,39 +444,45 @@ int backend_open(const struct backend_opts *opts, h2o_loop_t *loop, struct backe
 		return err_set(err, ERR_NOMEM, "out of memory");
 	b->timeout_ms = opts->timeout_ms;
 	b->max_inflight = opts->max_inflight;
+	b->uid = (uint64_t)geteuid();
 	atomic_init(&b->workers, 0);
 	atomic_init(&b->last_ok, 0);
 	atomic_init(&b->closing, false);
+	atomic_init(&b->refused, 0);
+	atomic_init(&b->refused_logged, 0);
+	if (pthread_mutex_init(&b->mu, NULL) != 0) {
+		free(b);
+		return err_set(err, ERR_INTERNAL, "pthread_mutex_init failed");
+	}
 	if ((rv = nng_req0_open(&b->sock)) != 0) {
+		pthread_mutex_destroy(&b->mu);
 		free(b);
 		return err_set(err, ERR_INTERNAL, "nng_req0_open: %s", nng_strerror(rv));
 	}
+	/* Above every call's own deadline, so the timer never fires for a live
+	 * request (a resend is a second decode); a silent worker's pipe is
+	 * closed after SILENT_MS instead, and nng resends at once on close. */
+	if (opts->resend_ms < opts->timeout_ms)
+		log_warn("--resend-ms %d is below --timeout-ms %d: a slow request may be sent "
+			 "to a second worker and decoded twice",
+			 opts->resend_ms, opts->timeout_ms);
 	nng_socket_set_ms(b->sock, NNG_OPT_REQ_RESENDTIME, opts->resend_ms);
+	nng_pipe_notify(b->sock, NNG_PIPE_EV_ADD_PRE, on_pipe, b);
 	nng_pipe_notify(b->sock, NNG_PIPE_EV_ADD_POST, on_pipe, b);
 	nng_pipe_notify(b->sock, NNG_PIPE_EV_REM_POST, on_pipe, b);
-	if ((rv = nng_listen(b->sock, opts->url, &b->listener, 0)) != 0) {
-		rc = err_set(err, ERR_IO, "cannot listen on %s: %s", opts->url, nng_strerror(rv));
+	if ((rc = listen_on(b, opts->url, err)) != 0 || (rc = open_pingers(b, err)) != 0)
 		goto fail_sock;
-	}
-	if ((rv = nng_ctx_open(&b->ping.ctx, b->sock)) != 0 ||
-	    (rv = nng_aio_alloc(&b->ping.aio, ping_cb, b)) != 0 ||
-	    (rv = nng_aio_alloc(&b->ping.timer, ping_timer_cb, b)) != 0) {
-		rc = err_set(err, ERR_INTERNAL, "nng ping context: %s", nng_strerror(rv));
-		goto fail_sock;
-	}
 	b->loop = loop;
 	b->queue = h2o_multithread_create_queue(loop);
 	h2o_multithread_register_receiver(b->queue, &b->receiver, on_messages);
-	b->ping.stage = PING_SLEEP;
-	nng_sleep_aio(0, b->ping.timer);
+	nng_sleep_aio(0, b->timer);
 	*out = b;
 	return 0;
 fail_sock:
-	if (b->ping.aio)
-		nng_aio_free(b->ping.aio);
-	if (b->ping.timer)
-		nng_aio_free(b->ping.timer);
 	nng_close(b->sock);
+	free_pingers(b);
+	pthread_mutex_destroy(&b->mu);
+	free(b->peers);
 	free(b);
 	return rc;
 }
@@ -345,8 +537,9 @@ int backend_close(struct backend *b)
 	if (!b)
 		return 0;
 	atomic_store(&b->closing, true);
-	nng_aio_stop(b->ping.timer);
-	nng_aio_stop(b->ping.aio);
+	nng_aio_stop(b->timer);
+	for (int i = 0; i < b->npingers; i++)
+		nng_aio_stop(b->pingers[i].aio);
 	if (nngclose_within(b->sock, NNGCLOSE_MS, "the workers' socket") != 0)
 		return ERR_TIMEOUT;
 	for (size_t i = 0; i < b->nslots; i++)
@@ -363,8 +556,9 @@ int backend_close(struct backend *b)
 		free(b->slots[i]);
 	}
 	free(b->slots);
-	nng_aio_free(b->ping.aio);
-	nng_aio_free(b->ping.timer);
+	free_pingers(b);
+	pthread_mutex_destroy(&b->mu);
+	free(b->peers);
 	free(b);
 	return 0;
 }

@@ -66,8 +66,9 @@ static void usage(FILE *f)
 	      "  --idle-timeout-ms N    close a connection that has not sent a whole request\n"
 	      "                         within N ms (MNIST_IDLE_TIMEOUT_MS, default 10000)\n"
 	      "  --timeout-ms N         worker answer deadline (MNIST_TIMEOUT_MS, default 10000)\n"
-	      "  --resend-ms N          nng resend time, above the longest batch\n"
-	      "                         (MNIST_RESEND_MS, default 5000)\n"
+	      "  --resend-ms N          nng resend timer, keep above --timeout-ms\n"
+	      "                         (MNIST_RESEND_MS, default 60000; a silent worker's\n"
+	      "                         requests are resent after ~1 s anyway)\n"
 	      "  --spawn-workers N|auto start and supervise N workers (MNIST_WORKERS, default 0;\n"
 	      "                         auto = number of CPUs)\n"
 	      "  --worker-bin PATH      worker binary (default: mnist-worker next to this one)\n"
@@ -145,7 +146,7 @@ int options_parse(int argc, char **argv, struct options *o)
 			      .max_inflight = 256,
 			      .max_inflight_bytes = (size_t)64 << 20,
 			      .timeout_ms = 10000,
-			      .resend_ms = 5000,
+			      .resend_ms = 60000,
 			      .broker_ctx = 32,
 			      .drain_ms = 5000,
 			      .idle_timeout_ms = 10000};

@@ -4,9 +4,12 @@
  *
  *   mnist-worker [--connect URL] [--rundir DIR] [--weights PATH]
  *                [--max-batch N] [--contexts N] [--max-message SIZE]
+ *                [--decode-threads N] [--decode-backlog MP]
  *
- * Signals are blocked in every thread and taken by sigwait() in main, so no
- * handler runs in the middle of nng or the model.
+ * Signals are blocked in every thread and taken by sigtimedwait() in main,
+ * so no handler runs in the middle of nng or the model. Between signals main
+ * sends the systemd watchdog keep-alive, only while serve_alive() says every
+ * worker thread makes progress.
  */
 #include "config.h"
 #include "err.h"
@@ -15,6 +18,7 @@
 #include "model.h"
 #include "serve.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <nng/nng.h>
 #include <limits.h>
@@ -28,6 +32,10 @@
 #define DEFAULT_MAX_BATCH "32"
 #define MAX_BATCH_LIMIT 1024
 #define DEFAULT_MAX_MESSAGE ((size_t)16 << 20)
+#define DEFAULT_DECODE_THREADS "2"
+#define DECODE_THREADS_LIMIT 64
+#define DEFAULT_DECODE_BACKLOG "80"
+#define DECODE_BACKLOG_LIMIT 100000
 #define STOP_TIMEOUT_MS 10000
 
 struct options {
@@ -37,6 +45,8 @@ struct options {
 	unsigned long max_batch;
 	unsigned long contexts; /* 0 = same as max_batch */
 	size_t max_message;
+	unsigned long decode_threads;
+	unsigned long decode_backlog; /* megapixels */
 };
 
 static void usage(FILE *f)
@@ -51,8 +61,14 @@ static void usage(FILE *f)
 		"  --max-batch N       largest batch per forward (default $MNIST_MAX_BATCH or "
 		"%s)\n"
 		"  --contexts N        requests held at once (default: max batch)\n"
-		"  --max-message SIZE  larger requests get a too_large reply (default 16M)\n",
-		CONFIG_DEFAULT_WEIGHTS, DEFAULT_MAX_BATCH);
+		"  --max-message SIZE  larger requests get a too_large reply (default 16M)\n"
+		"  --decode-threads N  image decode threads (default $MNIST_DECODE_THREADS or "
+		"%s)\n"
+		"  --decode-backlog MP megapixels of images waiting to be decoded before a large\n"
+		"                      one is answered unavailable (default $MNIST_DECODE_BACKLOG\n"
+		"                      or %s)\n",
+		CONFIG_DEFAULT_WEIGHTS, DEFAULT_MAX_BATCH, DEFAULT_DECODE_THREADS,
+		DEFAULT_DECODE_BACKLOG);
 }
 
 /* Returns 0, 1 for --help, or -1 after printing what was wrong. */
@@ -65,10 +81,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"max-batch", required_argument, NULL, 'b'},
 	    {"contexts", required_argument, NULL, 'n'},
 	    {"max-message", required_argument, NULL, 'm'},
+	    {"decode-threads", required_argument, NULL, 'd'},
+	    {"decode-backlog", required_argument, NULL, 'l'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *batch = config_env("MNIST_MAX_BATCH", DEFAULT_MAX_BATCH);
+	const char *decoders = config_env("MNIST_DECODE_THREADS", DEFAULT_DECODE_THREADS);
+	const char *backlog = config_env("MNIST_DECODE_BACKLOG", DEFAULT_DECODE_BACKLOG);
 	const char *contexts = NULL, *maxmsg = NULL;
 	int c;
 
@@ -83,6 +103,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'b': batch = optarg; break;
 		case 'n': contexts = optarg; break;
 		case 'm': maxmsg = optarg; break;
+		case 'd': decoders = optarg; break;
+		case 'l': backlog = optarg; break;
 		case 'h': return 1;
 		default: return -1;
 		}
@@ -100,17 +122,21 @@ static int parse_args(int argc, char **argv, struct options *o)
 		fprintf(stderr, "mnist-worker: --contexts must be 1..4096, got '%s'\n", contexts);
 		return -1;
 	}
+	if (config_parse_ulong(decoders, 1, DECODE_THREADS_LIMIT, &o->decode_threads)) {
+		fprintf(stderr, "mnist-worker: decode threads must be 1..%d, got '%s'\n",
+			DECODE_THREADS_LIMIT, decoders);
+		return -1;
+	}
+	if (config_parse_ulong(backlog, 1, DECODE_BACKLOG_LIMIT, &o->decode_backlog)) {
+		fprintf(stderr, "mnist-worker: decode backlog must be 1..%d megapixels, got '%s'\n",
+			DECODE_BACKLOG_LIMIT, backlog);
+		return -1;
+	}
 	if (maxmsg && (config_parse_size(maxmsg, &o->max_message) || o->max_message < 1024)) {
 		fprintf(stderr, "mnist-worker: bad --max-message '%s'\n", maxmsg);
 		return -1;
 	}
 	return 0;
-}
-
-static void watchdog_ping(void *arg)
-{
-	(void)arg;
-	sd_notify(0, "WATCHDOG=1");
 }
 
 /* Resolve the URL to dial: the flag, else the run directory's socket. */
@@ -131,12 +157,29 @@ static int resolve_url(const struct options *o, char *url, size_t len, char *err
 	return config_ipc_url(rundir, CONFIG_WORKERS_SOCK, url, len, err);
 }
 
-static int wait_for_signal(const sigset_t *set)
+/* Wait for a signal in set. Every wd_usec/2 meanwhile (when the systemd
+ * watchdog is on), send WATCHDOG=1 if every worker thread makes progress;
+ * a stuck thread withholds it and systemd restarts the worker. */
+static int wait_for_signal(const sigset_t *set, struct server *srv, uint64_t wd_usec)
 {
-	int sig = 0;
-	while (sigwait(set, &sig) != 0)
-		;
-	return sig;
+	struct timespec period = {(time_t)(wd_usec / 2 / 1000000u),
+				  (long)(wd_usec / 2 % 1000000u * 1000u)};
+	bool warned = false;
+
+	for (;;) {
+		int sig = wd_usec ? sigtimedwait(set, NULL, &period) : sigwaitinfo(set, NULL);
+		if (sig > 0)
+			return sig;
+		if (!wd_usec || errno != EAGAIN)
+			continue;
+		if (serve_alive(srv)) {
+			sd_notify(0, "WATCHDOG=1");
+			warned = false;
+		} else if (!warned) {
+			log_warn("a worker thread is stuck: withholding the watchdog keep-alive");
+			warned = true;
+		}
+	}
 }
 
 int main(int argc, char **argv)
@@ -178,11 +221,11 @@ int main(int argc, char **argv)
 	cfg.max_batch = (int)o.max_batch;
 	cfg.contexts = (int)(o.contexts ? o.contexts : o.max_batch);
 	cfg.max_message = o.max_message;
+	cfg.decode_threads = (int)o.decode_threads;
+	cfg.decode_backlog = (uint64_t)o.decode_backlog * 1000000u;
 	img_limits_default(&cfg.limits);
-	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
-		cfg.heartbeat = watchdog_ping;
-		cfg.heartbeat_us = wd_usec / 2;
-	}
+	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
+		wd_usec = 0;
 	rc = serve_start(&cfg, m, &srv, err);
 	if (rc) {
 		log_error("%s", err);
@@ -190,19 +233,22 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	sd_notifyf(0, "READY=1\nSTATUS=dialing %s, max batch %d", url, cfg.max_batch);
-	log_info("serving %s: weights %s, max batch %d, %d contexts", url, o.weights, cfg.max_batch,
-		 cfg.contexts);
+	log_info("serving %s: weights %s, max batch %d, %d contexts, %d decode threads, "
+		 "decode backlog %lu MP",
+		 url, o.weights, cfg.max_batch, cfg.contexts, cfg.decode_threads, o.decode_backlog);
 
-	int sig = wait_for_signal(&set);
+	int sig = wait_for_signal(&set, srv, wd_usec);
 	sd_notify(0, "STOPPING=1");
 	log_info("signal %d: answering in-flight requests, then exiting", sig);
 	rc = serve_stop(srv, STOP_TIMEOUT_MS, &st);
 	model_free(m);
 	if (!st.socket_stuck)
 		nng_fini(); /* nng's own threads, so leak checkers see a clean exit */
-	log_info("stopped after %llu replies, %llu batches, largest batch %llu%s",
+	log_info("stopped after %llu replies, %llu batches, largest batch %llu, %llu decodes, "
+		 "%llu busy, %llu dropped%s",
 		 (unsigned long long)st.requests, (unsigned long long)st.batches,
-		 (unsigned long long)st.max_batch_seen,
+		 (unsigned long long)st.max_batch_seen, (unsigned long long)st.decodes,
+		 (unsigned long long)st.rejected, (unsigned long long)st.dropped,
 		 rc ? " (some requests were unanswered at the deadline)" : "");
 	return rc ? 1 : 0;
 }

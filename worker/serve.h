@@ -1,17 +1,35 @@
 /*
  * serve: the worker's request loop. One nng REP socket that dials the
  * frontend (or any REQ listener) and reconnects by itself; several REP
- * contexts receive requests concurrently; one compute thread takes whatever
- * is queued, up to max_batch, decodes and normalises each image, runs the
- * model once on the valid ones and replies to each context (opportunistic
- * batching: no timer, a lone request runs at once). A bad request gets its
- * own error reply and never disturbs the others of its batch. Pings go
- * through the compute thread too, so a pong means the compute loop is alive.
+ * contexts receive requests concurrently.
+ *
+ * On nng's threads each request is parsed, pings are answered at once, and
+ * an image is admitted by the cost its header claims (cost.h): it waits in
+ * a light or a heavy decode lane for the decode pool (decode_threads
+ * threads; a light upload never queues behind a heavy decode), then in the
+ * ready queue for the one compute thread, which runs the model on up to
+ * max_batch decoded images at once (opportunistic batching: no timer, a
+ * lone request runs at once) and replies to each. A bad request gets its
+ * own error reply and never disturbs the others. When a large image would
+ * raise the pixels waiting to be decoded above decode_backlog, it is
+ * answered `unavailable` at once instead of queueing; light images are
+ * always admitted. When all contexts hold requests, further requests wait
+ * in the connection (backpressure); with large decodes bounded, held
+ * requests are mostly light ones that finish within milliseconds, so a
+ * context frees up quickly for the next message, pings included.
+ *
+ * Liveness: a ping gets its pong without waiting for any batch, as long as
+ * the compute thread and every decode thread make progress (beat.h: idle
+ * and ticking, or inside a job that is young or still burning CPU). A
+ * worker with a thread stuck for about a second stops answering pings, so
+ * the frontend drops its connection and resends its requests elsewhere;
+ * serve_alive() gives the same verdict for the systemd watchdog.
  *
  * The server borrows the model (the compute thread is its only user while
  * the server runs) and frees nothing it did not allocate. serve_start and
- * serve_stop are called from one thread (main); the rest runs on nng's
- * threads and the compute thread.
+ * serve_stop are called from one thread (main); serve_alive from any
+ * thread while the server exists; the rest runs on nng's threads and the
+ * worker's own threads.
  */
 #ifndef MNIST_SERVE_H
 #define MNIST_SERVE_H
@@ -24,23 +42,22 @@
 #include <stdint.h>
 
 struct serve_config {
-	const char *url;    /* ipc://... or tcp://... to dial */
-	int max_batch;	    /* largest batch one forward runs */
-	int contexts;	    /* REP contexts, i.e. requests held at once */
-	size_t max_message; /* larger requests get a too_large reply */
+	const char *url;	 /* ipc://... or tcp://... to dial */
+	int max_batch;		 /* largest batch one forward runs */
+	int contexts;		 /* REP contexts: requests held at once */
+	int decode_threads;	 /* decode pool size, at least 1 */
+	uint64_t decode_backlog; /* pixels admitted and not yet decoded, at most */
+	size_t max_message;	 /* larger requests get a too_large reply */
 	struct img_limits limits;
-	/* Called from the compute thread's loop at least every heartbeat_us
-	 * while it is healthy (sd_notify WATCHDOG=1); NULL for none. A compute
-	 * loop stuck in a batch stops calling it. */
-	void (*heartbeat)(void *arg);
-	void *heartbeat_arg;
-	uint64_t heartbeat_us;
 };
 
 struct serve_stats {
 	uint64_t requests; /* replies sent, errors included */
 	uint64_t batches;  /* forwards run */
 	uint64_t max_batch_seen;
+	uint64_t decodes;  /* images decoded */
+	uint64_t rejected; /* answered `unavailable` by admission */
+	uint64_t dropped;  /* requests whose connection closed before the reply */
 	/* libnng did not close the socket in time (nngclose.h): its memory is
 	 * left to the process exit; do not call nng_fini(). */
 	bool socket_stuck;
@@ -49,8 +66,11 @@ struct serve_stats {
 struct server; /* opaque */
 
 /* Open the socket, start dialing (non-blocking: a missing listener is retried
- * every 20-300 ms) and start the compute thread. */
+ * every 20-300 ms), start the decode pool and the compute thread. */
 int serve_start(const struct serve_config *cfg, struct model *m, struct server **out, char *err);
+
+/* Whether every worker thread is making progress (see Liveness above). */
+bool serve_alive(struct server *s);
 
 /* Stop receiving, answer every request already received, wait up to
  * timeout_ms for that, then close the socket and free the server. Returns 0,
