@@ -1,12 +1,15 @@
 #include "broker.h"
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
 #include "nngclose.h"
 #include "proto.h"
 
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/util/platform.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,18 +22,28 @@ struct bslot {
 	nng_aio *rep_aio, *req_aio;
 	enum { B_RECV, B_FORWARD, B_WAIT, B_REPLY } stage;
 	nng_time deadline;
+	bool admitted; /* holds one request of len bytes in br->admit */
+	size_t len;
 };
 
 struct broker {
 	nng_socket sock;
 	struct backend *backend;
+	struct admit *admit;
 	struct bslot *slots;
 	size_t n, cap;
-	atomic_bool closing;
+	size_t max_msg;
+	atomic_bool closing, draining;
 };
 
+/* Listen for the next caller; what the last one held is given back. */
 static void start_recv(struct bslot *s)
 {
+	if (s->admitted) {
+		admit_give(s->br->admit, s->len);
+		metrics_inflight_add(-1);
+		s->admitted = false;
+	}
 	s->stage = B_RECV;
 	nng_ctx_recv(s->rep_ctx, s->rep_aio);
 }
@@ -73,6 +86,8 @@ static void on_caller_aio(void *arg)
 	struct bslot *s = arg;
 	int rv = nng_aio_result(s->rep_aio);
 	enum backend_state state;
+	enum admit_result admitted;
+	size_t len;
 	nng_msg *m;
 
 	if (atomic_load(&s->br->closing) || rv == NNG_ECLOSED) {
@@ -92,13 +107,40 @@ static void on_caller_aio(void *arg)
 		return;
 	}
 	m = nng_aio_get_msg(s->rep_aio);
+	len = nng_msg_len(m);
+	if (atomic_load(&s->br->draining)) {
+		nng_msg_free(m);
+		send_error(s, ERR_UNAVAILABLE, "the service is shutting down");
+		return;
+	}
+	if (len > s->br->max_msg) {
+		char msg[128];
+		nng_msg_free(m);
+		snprintf(msg, sizeof msg, "request of %zu bytes is above the limit of %zu bytes",
+			 len, s->br->max_msg);
+		metrics_reject(METRICS_REJECT_TOO_LARGE);
+		send_error(s, ERR_TOO_LARGE, msg);
+		return;
+	}
 	if ((state = backend_available(s->br->backend)) != BACKEND_READY) {
 		nng_msg_free(m);
+		metrics_reject(METRICS_REJECT_NO_WORKER);
 		send_error(s, ERR_UNAVAILABLE,
 			   state == BACKEND_SILENT ? "no inference worker has answered for 3 s"
 						   : "no inference worker is connected");
 		return;
 	}
+	if ((admitted = admit_take(s->br->admit, len)) != ADMIT_OK) {
+		nng_msg_free(m);
+		metrics_reject(METRICS_REJECT_OVERLOAD);
+		send_error(s, ERR_UNAVAILABLE,
+			   admitted == ADMIT_TOO_MANY_BYTES ? "too many bytes in flight"
+							    : "too many requests in flight");
+		return;
+	}
+	s->admitted = true;
+	s->len = len;
+	metrics_inflight_add(1);
 	s->stage = B_FORWARD;
 	s->deadline = nng_clock() + (nng_time)backend_timeout_ms(s->br->backend);
 	nng_aio_set_msg(s->req_aio, m);
@@ -137,26 +179,30 @@ static void on_worker_aio(void *arg)
 	send_reply(s, nng_aio_get_msg(s->req_aio));
 }
 
-int broker_open(const char *url, struct backend *b, size_t n, size_t max_msg, struct broker **out,
-		char *err)
+int broker_open(const struct broker_opts *o, struct backend *b, struct admit *admit,
+		struct broker **out, char *err)
 {
 	struct broker *br = calloc(1, sizeof *br);
+	nng_listener l;
 	int rv, rc;
 
-	if (!br || !(br->slots = calloc(n, sizeof *br->slots))) {
+	if (!br || !(br->slots = calloc(o->contexts, sizeof *br->slots))) {
 		free(br);
 		return err_set(err, ERR_NOMEM, "out of memory");
 	}
 	br->backend = b;
-	br->cap = n;
+	br->admit = admit;
+	br->cap = o->contexts;
+	br->max_msg = o->max_msg;
 	atomic_init(&br->closing, false);
+	atomic_init(&br->draining, false);
 	if ((rv = nng_rep0_open(&br->sock)) != 0) {
 		free(br->slots);
 		free(br);
 		return err_set(err, ERR_INTERNAL, "nng_rep0_open: %s", nng_strerror(rv));
 	}
-	nng_socket_set_size(br->sock, NNG_OPT_RECVMAXSZ, max_msg);
-	for (size_t i = 0; i < n; i++) {
+	nng_socket_set_size(br->sock, NNG_OPT_RECVMAXSZ, broker_hard_cap(o->max_msg));
+	for (size_t i = 0; i < br->cap; i++) {
 		struct bslot *s = &br->slots[i];
 		s->br = br;
 		if ((rv = nng_ctx_open(&s->rep_ctx, br->sock)) != 0 ||
@@ -168,8 +214,11 @@ int broker_open(const char *url, struct backend *b, size_t n, size_t max_msg, st
 		}
 		br->n++;
 	}
-	if ((rv = nng_listen(br->sock, url, NULL, 0)) != 0) {
-		rc = err_set(err, ERR_IO, "cannot listen on %s: %s", url, nng_strerror(rv));
+	if ((rv = nng_listener_create(&l, br->sock, o->url)) != 0 ||
+	    (!strncmp(o->url, "ipc://", 6) &&
+	     (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, BROKER_IPC_MODE)) != 0) ||
+	    (rv = nng_listener_start(l, 0)) != 0) {
+		rc = err_set(err, ERR_IO, "cannot listen on %s: %s", o->url, nng_strerror(rv));
 		goto fail;
 	}
 	for (size_t i = 0; i < br->n; i++)
@@ -179,6 +228,17 @@ int broker_open(const char *url, struct backend *b, size_t n, size_t max_msg, st
 fail:
 	broker_close(br);
 	return rc;
+}
+
+size_t broker_hard_cap(size_t max_msg)
+{
+	return max_msg > SIZE_MAX / 4 ? SIZE_MAX : max_msg * 4;
+}
+
+void broker_drain(struct broker *br)
+{
+	if (br)
+		atomic_store(&br->draining, true);
 }
 
 int broker_close(struct broker *br)

@@ -190,7 +190,7 @@ int http_start(const struct http_opts *opts, h2o_loop_t *loop, struct backend *b
 	srv->rc.retry_after_s = opts->retry_after_s;
 	srv->max_connections = opts->max_connections;
 	make_refusal(srv);
-	predict_init(&srv->predictor, b, opts->max_upload, opts->max_inflight_bytes);
+	predict_init(&srv->predictor, b, opts->admit, opts->max_upload);
 	fd = listener_open(opts->listen, &srv->port, err);
 	if (fd < 0) {
 		free(srv);

@@ -30,6 +30,7 @@
 #ifndef MNIST_HTTP_H
 #define MNIST_HTTP_H
 
+#include "admit.h"
 #include "backend.h"
 
 #include <h2o.h>
@@ -41,10 +42,9 @@ struct static_site;
 struct http_opts {
 	const char *listen; /* "HOST:PORT", e.g. "0.0.0.0:8000" or "[::1]:8000" */
 	size_t max_upload;  /* bytes of the uploaded image */
-	/* Image bytes held for requests in flight; above it /predict answers 503,
-	 * so many large uploads cannot exhaust memory. One request is always let
-	 * through when nothing else is in flight. */
-	size_t max_inflight_bytes;
+	/* The budget of predictions in flight (requests and image bytes),
+	 * shared with the broker; must outlive the server. */
+	struct admit *admit;
 	int retry_after_s; /* Retry-After on 503 */
 	/* Open connections at most; one accepted above it gets a 503 written
 	 * at once and is closed, without reading its request. */

@@ -40,6 +40,8 @@
 #include <unistd.h>
 
 #define URL_MAX (PATH_MAX + 16)
+/* msgpack framing allowed on top of an image of --max-upload bytes. */
+#define BROKER_FRAMING ((size_t)64 << 10)
 #define DESCRIPTOR_RESERVE 256
 #define DEFAULT_MAX_CONNECTIONS 16384
 
@@ -48,6 +50,7 @@ enum state { RUNNING, DRAINING, STOPPING_WORKERS, DONE };
 struct app {
 	h2o_loop_t *loop;
 	struct backend *backend;
+	struct admit admit; /* predictions in flight, HTTP and api.sock */
 	struct broker *broker;
 	struct http_server *http;
 	struct supervisor *sup;
@@ -134,9 +137,10 @@ static void begin_shutdown(struct app *app, int sig)
 		return;
 	}
 	log_info("signal %d: draining %zu request(s), then stopping", sig,
-		 backend_inflight(app->backend));
+		 admit_requests(&app->admit));
 	sd_notify(0, "STOPPING=1");
 	http_stop_accepting(app->http);
+	broker_drain(app->broker);
 	app->state = DRAINING;
 	app->deadline = clock_ms() + app->drain_ms;
 }
@@ -178,11 +182,10 @@ static void step(struct app *app)
 {
 	uint64_t now = clock_ms();
 
-	if (app->state == DRAINING &&
-	    (backend_inflight(app->backend) == 0 || now >= app->deadline)) {
-		if (backend_inflight(app->backend))
+	if (app->state == DRAINING && (admit_requests(&app->admit) == 0 || now >= app->deadline)) {
+		if (admit_requests(&app->admit))
 			log_warn("drain time is up with %zu request(s) in flight",
-				 backend_inflight(app->backend));
+				 admit_requests(&app->admit));
 		supervisor_stop(app->sup);
 		app->state = STOPPING_WORKERS;
 		app->deadline = now + 3000;
@@ -217,17 +220,19 @@ static int start(struct app *app, const struct options *o, const char *workers_u
 				  .max_inflight = o->max_inflight};
 	struct http_opts ho = {.listen = o->listen,
 			       .max_upload = o->max_upload,
-			       .max_inflight_bytes = o->max_inflight_bytes,
+			       .admit = &app->admit,
 			       .retry_after_s = 1,
 			       .max_connections = fit_connections(o->max_connections),
 			       .idle_timeout_ms = (unsigned)o->idle_timeout_ms};
+	struct broker_opts bro = {
+	    .url = api_url, .contexts = o->broker_ctx, .max_msg = o->max_upload + BROKER_FRAMING};
 	char bin[PATH_MAX];
 	int rc;
 
+	admit_init(&app->admit, o->max_inflight, o->max_inflight_bytes);
 	if ((rc = backend_open(&bo, app->loop, &app->backend, err)) != 0)
 		return rc;
-	if ((rc = broker_open(api_url, app->backend, o->broker_ctx, o->max_upload + (64u << 10),
-			      &app->broker, err)) != 0)
+	if ((rc = broker_open(&bro, app->backend, &app->admit, &app->broker, err)) != 0)
 		return rc;
 	if ((rc = static_load(o->www ? o->www : static_default_dir(), &app->site, err)) != 0) {
 		log_warn("API docs not served: %s", err);

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#define OPTIONS_MAX_UPLOAD ((size_t)1 << 30)	      /* --max-upload upper bound */
+#define OPTIONS_MAX_UPLOAD ((size_t)1 << 30)	     /* --max-upload upper bound */
 #define OPTIONS_MAX_INFLIGHT_BYTES ((size_t)1 << 40) /* --max-inflight-bytes bound */
 
 struct options {

@@ -1,4 +1,5 @@
 #include "predict.h"
+#include "admit.h"
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
@@ -20,15 +21,13 @@ struct pending {
 	struct predictor *pr;
 	h2o_req_t *req;
 	struct pending **handle;
-	size_t bytes; /* counted in pr->inflight_bytes */
+	size_t bytes; /* taken from pr->admit */
 	bool probs;
 };
 
-void predict_init(struct predictor *p, struct backend *b, size_t max_upload,
-		  size_t max_inflight_bytes)
+void predict_init(struct predictor *p, struct backend *b, struct admit *admit, size_t max_upload)
 {
-	*p = (struct predictor){
-	    .backend = b, .max_upload = max_upload, .max_inflight_bytes = max_inflight_bytes};
+	*p = (struct predictor){.backend = b, .admit = admit, .max_upload = max_upload};
 	mp_limits_default(&p->mp, max_upload);
 }
 
@@ -156,7 +155,7 @@ static void on_worker_reply(void *arg, int rc, const uint8_t *reply, size_t len)
 	h2o_req_t *req = p->req;
 	bool probs = p->probs;
 
-	pr->inflight_bytes -= p->bytes;
+	admit_give(pr->admit, p->bytes);
 	metrics_inflight_add(-1);
 	if (req)
 		*p->handle = NULL;
@@ -183,6 +182,7 @@ static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, 
 {
 	struct proto_request preq = {.image = image, .image_len = len, .probs = want_probs(req)};
 	enum backend_state state;
+	enum admit_result admitted;
 	struct pending *p;
 	uint8_t *msg;
 	size_t msg_len;
@@ -199,14 +199,15 @@ static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, 
 				     : "No inference worker is available");
 		return;
 	}
-	if (pr->inflight_bytes > 0 && (pr->inflight_bytes >= pr->max_inflight_bytes ||
-				       len > pr->max_inflight_bytes - pr->inflight_bytes)) {
+	if ((admitted = admit_take(pr->admit, len)) != ADMIT_OK) {
 		metrics_reject(METRICS_REJECT_OVERLOAD);
-		respond_503(req, "Too many bytes in flight");
+		respond_503(req, admitted == ADMIT_TOO_MANY_BYTES ? "Too many bytes in flight"
+								  : "Too many requests in flight");
 		return;
 	}
 	if (!(p = calloc(1, sizeof *p)) || proto_pack_request(&preq, &msg, &msg_len) != 0) {
 		free(p);
+		admit_give(pr->admit, len);
 		respond_detail(req, 500, "Internal error: out of memory");
 		return;
 	}
@@ -214,6 +215,7 @@ static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, 
 	free(msg);
 	if (rc != 0) {
 		free(p);
+		admit_give(pr->admit, len);
 		metrics_reject(METRICS_REJECT_OVERLOAD);
 		respond_503(req, rc == ERR_NOMEM ? "Out of memory" : "Too many requests in flight");
 		return;
@@ -223,7 +225,6 @@ static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, 
 	p->req = req;
 	p->probs = preq.probs;
 	p->bytes = len;
-	pr->inflight_bytes += len;
 	p->handle = h2o_mem_alloc_shared(&req->pool, sizeof *p->handle, on_request_disposed);
 	*p->handle = p;
 }

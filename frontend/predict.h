@@ -8,10 +8,10 @@
  * 500, 503 (no worker, overload, draining) or 504 (no answer in time).
  *
  * Admission: a request is refused with 503 while the server drains, while
- * no worker is available, when backend_call() refuses it (max_inflight) or
- * when its image bytes would take the bytes held in flight above
- * max_inflight_bytes (one request is always let through when nothing else
- * is in flight).
+ * no worker is available, or when the shared budget (admit.h: requests and
+ * image bytes in flight, HTTP and api.sock together) or backend_call()
+ * refuses it. The image bytes stay counted until the worker answers or the
+ * backend times out, even if the client has gone (see http.h).
  *
  * Ownership: the caller owns struct predictor (usually embedded in its
  * server) and keeps it alive while requests are in flight; the request's
@@ -23,6 +23,7 @@
 #ifndef MNIST_PREDICT_H
 #define MNIST_PREDICT_H
 
+#include "admit.h"
 #include "backend.h"
 #include "multipart.h"
 
@@ -32,14 +33,13 @@
 /* Fields are private to predict.c. */
 struct predictor {
 	struct backend *backend;
+	struct admit *admit;
 	struct mp_limits mp;
 	size_t max_upload;
-	size_t max_inflight_bytes;
-	size_t inflight_bytes;
 };
 
-void predict_init(struct predictor *p, struct backend *b, size_t max_upload,
-		  size_t max_inflight_bytes);
+/* admit is shared with the broker and must outlive the predictor. */
+void predict_init(struct predictor *p, struct backend *b, struct admit *admit, size_t max_upload);
 
 /* Answer one POST /predict, now or when its worker replies. */
 void predict_handle(struct predictor *p, h2o_req_t *req);

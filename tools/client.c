@@ -9,10 +9,17 @@
  * failed, 2 for usage or connection errors. --concurrency N keeps N
  * requests in flight on N REQ contexts (one thread each), which is how the
  * tests make a worker batch. Lines come out in the order of the arguments.
+ *
+ * The socket is closed with nngclose_within() (common/nngclose.h): after a
+ * timeout, libnng 1.5.2's nng_close() can block for ever when a late reply
+ * races the close, so the client waits at most NNGCLOSE_MS for it, warns,
+ * and exits without nng_fini().
  */
 #include "config.h"
 #include "err.h"
 #include "file.h"
+#include "log.h"
+#include "nngclose.h"
 #include "proto.h"
 
 #include <errno.h>
@@ -357,7 +364,7 @@ static int open_socket(const struct options *o, nng_socket *sock)
 	if (rv) {
 		fprintf(stderr, "mnist-client: cannot %s %s: %s\n",
 			o->listen ? "listen on" : "connect to", u, nng_strerror(rv));
-		nng_close(*sock);
+		nngclose_within(*sock, NNGCLOSE_MS, "the client socket");
 		return -1;
 	}
 	return 0;
@@ -367,8 +374,10 @@ int main(int argc, char **argv)
 {
 	struct options o;
 	struct run r = {0};
-	int rc = parse_args(argc, argv, &o);
+	int rc;
 
+	log_init(argv[0]);
+	rc = parse_args(argc, argv, &o);
 	if (rc) {
 		usage(rc > 0 ? stdout : stderr);
 		return rc > 0 ? 0 : 2;
@@ -377,11 +386,12 @@ int main(int argc, char **argv)
 	if (open_socket(&o, &r.sock))
 		return 2;
 	if (wait_peers(&o)) {
-		nng_close(r.sock);
+		nngclose_within(r.sock, NNGCLOSE_MS, "the client socket");
 		return 2;
 	}
 	rc = o.ping ? run_ping(&r) : run_files(&r);
-	nng_close(r.sock);
-	nng_fini();
+	/* nng_fini() only when the close finished (nngclose.h). */
+	if (nngclose_within(r.sock, NNGCLOSE_MS, "the client socket") == 0)
+		nng_fini();
 	return rc;
 }

@@ -35,7 +35,8 @@ int main(void)
 	      "the body is not read as headers");
 	CHECK(!check("POST /p HTTP/1.1\r\nX-Content-Length: 2\r\nContent-Length: 3\r\n\r\n"),
 	      "only the exact header name counts");
-	CHECK(!check("POST /p HTTP/1.1\r\nContent-Length: 3\r\n"), "a truncated head is not refused");
+	CHECK(!check("POST /p HTTP/1.1\r\nContent-Length: 3\r\n"),
+	      "a truncated head is not refused");
 	CHECK(!check(""), "an empty buffer is not refused");
 	return tap_done();
 }
