@@ -1,9 +1,12 @@
 /*
  * PNG decoding with libpng: every colour type and bit depth is reduced by
  * libpng's own transformations to 8-bit gray or gray+alpha, so the
- * normaliser sees at most two channels. Errors longjmp back to one place;
- * the pixel buffer lives in a context owned by the caller of the setjmp
- * frame, so it is freed on that path without volatile locals.
+ * normaliser sees at most two channels. Errors longjmp to the setjmp in
+ * img_decode_png(); everything that can longjmp runs inside read_png(), and
+ * all state that must survive the jump (the pixel buffer, the row
+ * pointers, our own error code and message) lives in a struct png_ctx on
+ * img_decode_png()'s frame, reached through a pointer, so it is freed after
+ * the jump without volatile locals.
  */
 #include "decode.h"
 
