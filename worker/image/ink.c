@@ -9,9 +9,9 @@
 
 #include <stdlib.h>
 
-#define KEEP_FRAC 0.05	/* components smaller than this x the largest are specks */
-#define INNER_FRAC 0.2	/* an inner component this big makes frame-touching ones clutter */
-#define NEAR_FRAC 0.5	/* ink farther than this x the main stroke size is clutter */
+#define KEEP_FRAC 0.05 /* components smaller than this x the largest are specks */
+#define INNER_FRAC 0.2 /* an inner component this big makes frame-touching ones clutter */
+#define NEAR_FRAC 0.5  /* ink farther than this x the main stroke size is clutter */
 
 /* 8-connected components of v > t into label (0 = none, else 1..count);
  * stack holds w * h entries. Returns the count. */

@@ -1,7 +1,7 @@
 # worker/image/ build fragment, included by the top Makefile.
 # IMG_OBJS: the image intake (image.h): decode PNG/JPEG and normalise to
 # 28x28. Link with $(IMG_LIBS) and $(COMMON_OBJS).
-IMG_SRCS := $(addprefix worker/image/,image.c png.c jpeg.c exif.c norm.c resample.c composite.c background.c levels.c ink.c place.c)
+IMG_SRCS := $(addprefix worker/image/,image.c png.c jpeg.c exif.c intake.c norm.c resample.c composite.c background.c levels.c ink.c place.c)
 IMG_OBJS := $(IMG_SRCS:%.c=$(B)/obj/%.o)
 IMG_LIBS := $(LIB_png) $(LIB_jpeg)
 

@@ -1,10 +1,11 @@
 /*
  * The normaliser's driver: the stages in the order MNIST was made, each in
  * its own file (stages.h lists them and their contracts):
- * 1. composite transparency onto a contrasting backdrop (composite.c) and
- * 2. area-average large images down to IMG_WORK_MAX on the long side
- *    (resample.c); nothing after that needs more pixels, and time stays
- *    bounded;
+ * 1. area-average large images down to IMG_WORK_MAX on the long side as
+ *    the decoder hands over their rows (intake.c, resample.c); nothing
+ *    after that needs more pixels, and time and memory stay bounded;
+ * 2. composite transparency onto a contrasting backdrop (composite.c) and
+ *    turn the plane upright (EXIF orientation, exif.c);
  * 3. make the ink bright and subtract the background (background.c);
  * 4. find the ink threshold and the noise floor (levels.c);
  * 5. keep the digit's connected ink components (ink.c);
@@ -14,24 +15,17 @@
 #include "norm.h"
 #include "stages.h"
 
+#include "decode.h"
 #include "err.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void work_size(size_t w, size_t h, size_t *ww, size_t *wh)
-{
-	size_t big = w > h ? w : h;
-	*ww = w, *wh = h;
-	if (big <= IMG_WORK_MAX)
-		return;
-	*ww = (size_t)lround((double)w * IMG_WORK_MAX / big);
-	*wh = (size_t)lround((double)h * IMG_WORK_MAX / big);
-	*ww = *ww ? *ww : 1, *wh = *wh ? *wh : 1;
-}
-
-static int normalise_plane(float *v, size_t w, size_t h, float *out)
+/* Steps 3-6 on the working plane v (w x h gray levels), checking the CPU
+ * budget between them. */
+static int normalise_plane(float *v, size_t w, size_t h, const struct img_intake *in, float *out,
+			   char *err)
 {
 	struct img_levels L;
 	struct img_box bb;
@@ -39,11 +33,14 @@ static int normalise_plane(float *v, size_t w, size_t h, float *out)
 	int rc = ERR_NOMEM;
 
 	if (!tmp)
-		return rc;
+		goto nomem;
 	rc = img_fix_polarity(v, w, h, tmp);
 	if (rc == 0)
 		rc = img_subtract_background(v, w, h, tmp);
 	free(tmp);
+	if (rc < 0)
+		goto nomem;
+	rc = img_intake_check(in, err);
 	if (rc < 0)
 		return rc;
 	L = img_find_levels(v, w, h);
@@ -51,37 +48,61 @@ static int normalise_plane(float *v, size_t w, size_t h, float *out)
 		return 0;
 	rc = img_keep_ink(v, w, h, L.t, &bb);
 	if (rc < 0)
-		return rc;
+		goto nomem;
 	if (bb.x1 <= bb.x0 || bb.y1 <= bb.y0)
 		return 0;
+	rc = img_intake_check(in, err);
+	if (rc < 0)
+		return rc;
 	img_stretch(v, w * h, L.lo, L.hi);
 	img_grow_to_faint(v, w, h, &bb);
-	return img_box_and_place(v, w, &bb, out);
+	rc = img_box_and_place(v, w, &bb, out);
+	if (rc == 0)
+		return 0;
+nomem:
+	return err_set(err, rc, "out of memory normalising a %zux%zu image", in->w, in->h);
+}
+
+int img_normalise_intake(struct img_intake *in, float *out, char *err)
+{
+	size_t w = in->ww, h = in->wh, n = w * h;
+	float *v = in->plane, *turned = NULL;
+	int rc;
+
+	memset(out, 0, IMG_SIDE * IMG_SIDE * sizeof *out);
+	if (!v)
+		return err_set(err, ERR_INVALID, "image has no pixels");
+	/* 1-2: the rows were averaged into the working plane as they arrived */
+	img_reduce_finish(&in->r[0]);
+	if (in->ch == 2) {
+		img_reduce_finish(&in->r[1]);
+		img_composite(v, v + n, n, img_backdrop_pick(&in->bd));
+	}
+	if (in->orient != 1) {
+		turned = malloc(n * sizeof *turned);
+		if (!turned)
+			return err_set(err, ERR_NOMEM, "out of memory turning an image upright");
+		img_orient(v, turned, &w, &h, in->orient);
+		v = turned;
+	}
+	rc = normalise_plane(v, w, h, in, out, err);
+	free(turned);
+	return rc;
 }
 
 int img_normalise(const uint8_t *px, size_t w, size_t h, int ch, float *out, char *err)
 {
-	struct img_gray_src src = {.px = px, .w = w, .ch = ch, .backdrop = -1};
-	size_t ww, wh;
-	float *work = NULL, *tmp = NULL;
-	int rc = ERR_NOMEM;
+	struct img_intake in;
+	size_t y;
+	int rc;
 
 	memset(out, 0, IMG_SIDE * IMG_SIDE * sizeof *out);
-	if (w == 0 || h == 0 || (ch != 1 && ch != 2))
-		return err_set(err, ERR_INVALID, "image has no pixels");
-	if (ch == 2)
-		src.backdrop = img_backdrop(px, w * h);
-	work_size(w, h, &ww, &wh);
-	work = malloc(ww * wh * sizeof *work);
-	tmp = malloc((w + ww) * sizeof *tmp);
-	if (!work || !tmp)
-		goto fail;
-	img_resize_rows(img_gray_row, &src, w, h, work, ww, wh, tmp);
-	rc = normalise_plane(work, ww, wh, out);
-fail:
-	free(tmp);
-	free(work);
-	if (rc < 0)
-		return err_set(err, rc, "out of memory normalising a %zux%zu image", w, h);
-	return 0;
+	img_intake_init(&in, NULL);
+	rc = img_intake_begin(&in, w, h, ch, err);
+	for (y = 0; rc == 0 && y < h; y++)
+		rc = img_intake_row(&in, y, px + y * w * (size_t)ch, 0, 1, w, err);
+	if (rc == 0)
+		rc = img_normalise_intake(&in, out, err);
+	img_intake_free(&in);
+	return rc;
 }

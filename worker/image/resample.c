@@ -1,6 +1,7 @@
 /*
  * resample: area averaging (a box filter with exact overlap weights), the
- * one resampler of the normaliser: large uploads down to the working size,
+ * one resampler of the normaliser: large uploads down to the working size
+ * as their rows arrive from the decoder (the full-size image is never held),
  * the ink's box into IMG_BOX. Contract in stages.h.
  */
 #include "stages.h"
@@ -33,45 +34,66 @@ static void hresample(const float *src, size_t sw, float *dst, size_t dw)
 	}
 }
 
-/* Area averaging, rows fetched through get(); tmp holds sw + dw floats. */
-void img_resize_rows(img_row_fn get, const void *ctx, size_t sw, size_t sh, float *dst, size_t dw,
-			size_t dh, float *tmp)
+void img_reduce_start(struct img_reduce *r, size_t sw, size_t sh, float *dst, size_t dw, size_t dh,
+		      float *hr)
 {
-	double sy = (double)sh / (double)dh;
-	float *src = tmp, *hr = tmp + sw;
+	r->sw = sw, r->sh = sh, r->dw = dw, r->dh = dh;
+	r->sy = (double)sh / (double)dh;
+	r->dst = dst, r->hr = hr;
+	memset(dst, 0, dw * dh * sizeof *dst);
+}
+
+/* Output row i covers source rows [i * sy, (i + 1) * sy): row y counts in
+ * it when (size_t)y0 <= y < y1, weighted by the overlap. */
+static double row_weight(const struct img_reduce *r, size_t i, size_t y)
+{
+	double y0 = i * r->sy, y1 = (i + 1) * r->sy;
+	if (y < (size_t)y0 || !((double)y < y1))
+		return 0;
+	return fmin(y + 1.0, y1) - fmax((double)y, y0);
+}
+
+void img_reduce_row(const struct img_reduce *r, size_t y, const float *row)
+{
+	size_t i = (size_t)((double)y / r->sy), j;
+	hresample(row, r->sw, r->hr, r->dw);
+	i = i > 0 ? i - 1 : 0; /* the division may round up past the first */
+	for (; i < r->dh && (size_t)(i * r->sy) <= y; i++) {
+		double w = row_weight(r, i, y);
+		float *o = r->dst + i * r->dw;
+		if (w <= 0)
+			continue;
+		for (j = 0; j < r->dw; j++)
+			o[j] += (float)(w * r->hr[j]);
+	}
+}
+
+void img_reduce_finish(const struct img_reduce *r)
+{
 	size_t i, j, y;
-	for (i = 0; i < dh; i++) {
-		double y0 = i * sy, y1 = (i + 1) * sy, wsum = 0;
-		float *o = dst + i * dw;
-		memset(o, 0, dw * sizeof *o);
-		for (y = (size_t)y0; y < sh && y < y1; y++) {
-			double w = fmin(y + 1.0, y1) - fmax((double)y, y0);
-			if (w <= 0)
-				continue;
-			get(ctx, y, src);
-			hresample(src, sw, hr, dw);
-			for (j = 0; j < dw; j++)
-				o[j] += (float)(w * hr[j]);
-			wsum += w;
-		}
-		for (j = 0; wsum > 0 && j < dw; j++)
+	for (i = 0; i < r->dh; i++) {
+		double wsum = 0, w;
+		float *o = r->dst + i * r->dw;
+		for (y = (size_t)(i * r->sy); y < r->sh && (double)y < (i + 1) * r->sy; y++)
+			if ((w = row_weight(r, i, y)) > 0)
+				wsum += w;
+		for (j = 0; wsum > 0 && j < r->dw; j++)
 			o[j] = (float)(o[j] / wsum);
 	}
 }
 
-static void plane_row(const void *ctx, size_t y, float *row)
-{
-	const struct img_plane *s = ctx;
-	memcpy(row, s->p + (s->y0 + y) * s->stride + s->x0, s->w * sizeof *row);
-}
-
 int img_resize_plane(const struct img_plane *s, size_t sh, float *dst, size_t dw, size_t dh)
 {
-	float *tmp = malloc((s->w + dw) * sizeof *tmp);
-	if (!tmp)
+	struct img_reduce r;
+	float *hr = malloc(dw * sizeof *hr);
+	size_t y;
+	if (!hr)
 		return ERR_NOMEM;
-	img_resize_rows(plane_row, s, s->w, sh, dst, dw, dh, tmp);
-	free(tmp);
+	img_reduce_start(&r, s->w, sh, dst, dw, dh, hr);
+	for (y = 0; y < sh; y++)
+		img_reduce_row(&r, y, s->p + (s->y0 + y) * s->stride + s->x0);
+	img_reduce_finish(&r);
+	free(hr);
 	return 0;
 }
 

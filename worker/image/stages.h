@@ -2,8 +2,11 @@
  * stages: the normaliser's stages, one file each, as img_normalise() (norm.c)
  * runs them:
  *
- *   composite.c   decoded gray (+ alpha) rows -> gray rows on a backdrop
- *   resample.c    area-averaging of rows into a smaller float plane
+ *   intake.c      decoded rows -> a working plane of at most IMG_WORK_MAX
+ *                 on the long side, reduced as they arrive (resample.c),
+ *                 under a CPU-time budget
+ *   composite.c   gray x alpha and alpha planes -> gray on a backdrop
+ *   resample.c    area averaging, a row at a time
  *   background.c  polarity (ink made bright) and background subtraction
  *   levels.c      histograms, ink threshold, noise floor, contrast stretch
  *   ink.c         connected ink components: drop specks and clutter, box
@@ -34,15 +37,23 @@ static inline float maxf(float a, float b)
 
 /* ---- resample.c --------------------------------------------------------- */
 
-/* Writes source row y (sw floats) into row. */
-typedef void (*img_row_fn)(const void *ctx, size_t y, float *row);
+/* Area averaging a row at a time: each output pixel is the overlap-weighted
+ * mean of the source pixels under it (reducing or enlarging). Start with
+ * dst (dw x dh, zeroed here) and hr (dw floats of scratch); add source rows
+ * (sw floats each) in any order, every source pixel once in all (rows may
+ * come in parts that are zero elsewhere, as Adam7 passes do: averaging is
+ * linear); finish divides by the weights. Rows added in source order
+ * give the sums in the same order as a whole-image resampler would. */
+struct img_reduce {
+	size_t sw, sh, dw, dh;
+	double sy;
+	float *dst, *hr;
+};
 
-/* Area-average an sw x sh source, read a row at a time through get(), into
- * dst (dw x dh, dw <= sw and dh <= sh or not: both directions work). tmp
- * holds sw + dw floats. Each output pixel is the overlap-weighted mean of
- * the source pixels under it. */
-void img_resize_rows(img_row_fn get, const void *ctx, size_t sw, size_t sh, float *dst, size_t dw,
-		     size_t dh, float *tmp);
+void img_reduce_start(struct img_reduce *r, size_t sw, size_t sh, float *dst, size_t dw, size_t dh,
+		      float *hr);
+void img_reduce_row(const struct img_reduce *r, size_t y, const float *row);
+void img_reduce_finish(const struct img_reduce *r);
 
 /* A w-wide window at (x0, y0) of a plane whose rows are stride apart. */
 struct img_plane {
@@ -50,21 +61,25 @@ struct img_plane {
 	size_t stride, x0, y0, w;
 };
 
-/* img_resize_rows() over a window of sh rows; 0 or ERR_NOMEM. */
+/* Area-average a window of sh rows into dst (dw x dh); 0 or ERR_NOMEM. */
 int img_resize_plane(const struct img_plane *s, size_t sh, float *dst, size_t dw, size_t dh);
 
 /* ---- composite.c -------------------------------------------------------- */
 
-/* Decoded pixels (ch = 1 gray, 2 gray+alpha) as an img_row_fn source:
- * img_gray_row() gives gray composited onto backdrop (img_backdrop(); -1
- * for none) as floats 0..255. */
-struct img_gray_src {
-	const uint8_t *px;
-	size_t w;
-	int ch, backdrop;
+/* img_backdrop() over pixels that arrive a row at a time: zero-initialise,
+ * add gray+alpha pairs, then pick (-1: every pixel was opaque). */
+struct img_backdrop_acc {
+	double sa, sga, sk, nk;
+	int translucent;
 };
 
-void img_gray_row(const void *ctx, size_t y, float *row);
+void img_backdrop_add(struct img_backdrop_acc *b, const uint8_t *ga, size_t n);
+int img_backdrop_pick(const struct img_backdrop_acc *b);
+
+/* v (n values, the mean of gray x alpha) += backdrop x (1 - alpha), alpha
+ * being the mean of alpha (0..1) over the same area; nothing when backdrop
+ * is -1. */
+void img_composite(float *v, const float *alpha, size_t n, int backdrop);
 
 /* ---- background.c ------------------------------------------------------- */
 
