@@ -16,6 +16,8 @@ find.
   jpeg_prog253_40mp.jpg     7000x5714 gray progressive JPEG with 253 scans
                             (every AC coefficient in its own band, four
                             successive-approximation passes each)
+  jpeg_prog253_4mp.jpg      the same scans at 2000x2000 (small enough to
+                            be held: the scan count must stop it)
   png16_rgba_40mp.png       8000x5000 RGBA, 16 bits per sample (320 MB raw)
   png_6000x6000.png         6000x6000 gray, 8 bits (36 MB raw, ~50 KB file)
   png_max_20000x2000.png    20000x2000 gray: the longest side the limits
@@ -220,6 +222,7 @@ def main(argv):
     p = lambda name: os.path.join(out, name)  # noqa: E731
     ztxt_bomb(p("ztxt_bomb.png"))
     prog_scans(p("jpeg_prog253_40mp.jpg"), 7000, 5714)
+    prog_scans(p("jpeg_prog253_4mp.jpg"), 2000, 2000)
     rgba16_png(p("png16_rgba_40mp.png"), 8000, 5000)
     gray_png(p("png_6000x6000.png"), 6000, 6000)
     gray_png(p("png_max_20000x2000.png"), 20000, 2000)

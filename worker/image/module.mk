@@ -9,6 +9,11 @@ TEST_BINS += $(B)/tests/t_image
 $(B)/tests/t_image: $(B)/obj/tests/unit/t_image.o $(IMG_OBJS) $(COMMON_OBJS)
 $(B)/tests/t_image: LDLIBS += $(IMG_LIBS)
 
+# Hostile images (tests/stress/gen_hostile.py) within the CPU and memory bounds.
+TEST_BINS += $(B)/tests/t_image_bounds
+$(B)/tests/t_image_bounds: $(B)/obj/tests/unit/t_image_bounds.o $(IMG_OBJS) $(COMMON_OBJS)
+$(B)/tests/t_image_bounds: LDLIBS += $(IMG_LIBS)
+
 # libFuzzer harnesses for the PNG and JPEG paths and the normaliser.
 IMG_FUZZ := $(B)/fuzz/fuzz_png $(B)/fuzz/fuzz_jpeg $(B)/fuzz/fuzz_norm
 FUZZERS  += $(IMG_FUZZ)
