@@ -8,10 +8,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct img_raw raw;
-	char err[ERR_MAX];
 	int o = img_exif_orientation(data, size);
 	if (o < 1 || o > 8)
 		abort();
-	return fuzz_check_decoded(img_decode_jpeg(data, size, &fuzz_limits, &raw, err), &raw);
+	return fuzz_check_decode(img_decode_jpeg, data, size);
 }

@@ -7,7 +7,5 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct img_raw raw;
-	char err[ERR_MAX];
-	return fuzz_check_decoded(img_decode_png(data, size, &fuzz_limits, &raw, err), &raw);
+	return fuzz_check_decode(img_decode_png, data, size);
 }

@@ -290,17 +290,20 @@ static void test_jpeg_variants(const float *ref)
 	int rc = img_to_mnist(m.p, m.n, NULL, out, err);
 	CHECK(rc == 0 && mean_diff(out, ref) < 0.05, "JPEG 2000x2400 scaled decode (diff %.3f)",
 	      mean_diff(out, ref));
-	struct img_raw raw;
+	struct img_intake in;
 	struct img_limits lim;
 	img_limits_default(&lim);
-	rc = img_decode_jpeg(m.p, m.n, &lim, &raw, err);
-	CHECK(rc == 0 && raw.w == 250 && raw.h == 300, "DCT scaling 2000x2400 -> %zux%zu", raw.w,
-	      raw.h);
-	free(raw.px);
+	img_intake_init(&in, &lim);
+	rc = img_decode_jpeg(m.p, m.n, &in, err);
+	CHECK(rc == 0 && in.w == 250 && in.h == 300, "DCT scaling 2000x2400 -> %zux%zu", in.w,
+	      in.h);
+	img_intake_free(&in);
 	lim.max_pixels = 1000000;
-	rc = img_decode_jpeg(m.p, m.n, &lim, &raw, err);
-	CHECK(rc == ERR_TOO_LARGE && raw.px == NULL, "JPEG above max_pixels: ERR_TOO_LARGE (%s)",
+	img_intake_init(&in, &lim);
+	rc = img_decode_jpeg(m.p, m.n, &in, err);
+	CHECK(rc == ERR_TOO_LARGE && in.plane == NULL, "JPEG above max_pixels: ERR_TOO_LARGE (%s)",
 	      err);
+	img_intake_free(&in);
 	free(m.p);
 }
 
@@ -388,25 +391,39 @@ static void test_exif_jpeg(void)
 	uint8_t exif[64];
 	const uint8_t *seg[2] = {xmp, exif};
 	size_t len[2] = {sizeof xmp, 0};
-	struct img_limits lim;
-	struct img_raw plain, turned;
+	struct img_intake plain, turned, copy;
 	char err[ERR_MAX];
-	img_limits_default(&lim);
+	float want[784], got[784], unturned[784];
 	struct mem m0 = encode_jpeg_app1(NULL, NULL, 0);
-	img_decode_jpeg(m0.p, m0.n, &lim, &plain, err);
+	img_intake_init(&plain, NULL);
+	img_decode_jpeg(m0.p, m0.n, &plain, err);
+	size_t n = plain.ww * plain.wh;
 	for (int o = 3; o <= 6; o += 3) {
 		len[1] = exif_payload(exif, 1, o);
 		struct mem m = encode_jpeg_app1(seg, len, 2);
-		int rc = img_decode_jpeg(m.p, m.n, &lim, &turned, err), same = rc == 0;
-		size_t n = plain.w * plain.h;
-		for (size_t i = 0; same && o == 3 && i < n; i++)
-			same = turned.px[i] == plain.px[n - 1 - i];
-		same = same && (o == 3 ? turned.w == plain.w : turned.w == plain.h);
-		CHECK(same, "JPEG with XMP then Exif orientation %d applied", o);
-		free(turned.px);
+		img_intake_init(&turned, NULL);
+		int rc = img_decode_jpeg(m.p, m.n, &turned, err);
+		CHECK(rc == 0 && turned.orient == o && turned.w == plain.w && turned.h == plain.h,
+		      "JPEG with XMP then Exif orientation %d found", o);
+		/* want: the plain file's plane turned by img_orient (tested below) */
+		for (int k = 1; k <= o; k += o - 1) {
+			copy = plain;
+			copy.plane = malloc(n * sizeof *copy.plane);
+			memcpy(copy.plane, plain.plane, n * sizeof *copy.plane);
+			copy.r[0].dst = copy.plane;
+			copy.row = copy.hr = NULL;
+			copy.orient = k;
+			img_normalise_intake(&copy, k == 1 ? unturned : want, err);
+			img_intake_free(&copy);
+		}
+		rc = img_normalise_intake(&turned, got, err);
+		CHECK(rc == 0 && memcmp(got, want, sizeof got) == 0 &&
+			  max_diff(got, unturned) > 0.5,
+		      "JPEG with XMP then Exif orientation %d applied", o);
+		img_intake_free(&turned);
 		free(m.p);
 	}
-	free(plain.px);
+	img_intake_free(&plain);
 	free(m0.p);
 }
 
@@ -435,15 +452,18 @@ static void test_exif(void)
 	CHECK(img_exif_orientation(b, n) == 1, "EXIF entry count beyond the payload ignored");
 
 	/* 3x2 image "abc/def" in every orientation, as the stored image */
-	const uint8_t src[6] = {'a', 'b', 'c', 'd', 'e', 'f'};
+	const float src[6] = {'a', 'b', 'c', 'd', 'e', 'f'};
 	static const char *want[9] = {"",	"abcdef", "cbafed", "fedcba", "defabc",
 				      "adbecf", "daebfc", "fcebda", "cfbead"};
 	for (int o = 1; o <= 8; o++) {
-		uint8_t dst[7] = {0};
+		float dst[6] = {0};
+		char got[7] = {0};
 		size_t w = 3, h = 2;
 		img_orient(src, dst, &w, &h, o);
-		CHECK(memcmp(dst, want[o], 6) == 0 && w == (o >= 5 ? 2u : 3u),
-		      "orientation %d gives %s (%zux%zu)", o, (char *)dst, w, h);
+		for (int i = 0; i < 6; i++)
+			got[i] = (char)dst[i];
+		CHECK(memcmp(got, want[o], 6) == 0 && w == (o >= 5 ? 2u : 3u),
+		      "orientation %d gives %s (%zux%zu)", o, got, w, h);
 	}
 }
 
@@ -489,7 +509,7 @@ static void test_limits_png(void)
 	struct mem m = encode_png(0, 8, 0, 0);
 	float out[784];
 	char err[ERR_MAX];
-	struct img_limits lim = {30, 1000, 1000000};
+	struct img_limits lim = {30, 1000, 1000000, 0};
 	CHECK(img_to_mnist(m.p, m.n, &lim, out, err) == ERR_TOO_LARGE, "PNG wider than limit (%s)",
 	      err);
 	/* IHDR rewritten to claim 100000 x 100000 (CRC fixed): refused before

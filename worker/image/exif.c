@@ -84,7 +84,7 @@ static size_t src_index(int o, size_t x, size_t y, size_t sw, size_t sh)
 	return sy * sw + sx;
 }
 
-void img_orient(const uint8_t *src, uint8_t *dst, size_t *w, size_t *h, int o)
+void img_orient(const float *src, float *dst, size_t *w, size_t *h, int o)
 {
 	size_t sw = *w, sh = *h, dw = sw, dh = sh, x, y;
 	if (o >= 5 && o <= 8)

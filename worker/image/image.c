@@ -1,7 +1,7 @@
 /*
  * image: format detection, limits and the img_to_mnist() pipeline, which
- * only wires the decoders (image_png.c, image_jpeg.c) to the normaliser
- * (image_norm.c).
+ * only wires the decoders (png.c, jpeg.c) to the normaliser's intake and
+ * driver (intake.c, norm.c).
  */
 #include "image.h"
 
@@ -17,6 +17,7 @@ void img_limits_default(struct img_limits *lim)
 	lim->max_width = 20000;
 	lim->max_height = 20000;
 	lim->max_pixels = 40000000;
+	lim->cpu_ms = IMG_CPU_MS_DEFAULT;
 }
 
 int img_check_limits(size_t w, size_t h, const struct img_limits *lim, char *err)
@@ -62,21 +63,17 @@ static const char *other_format(const uint8_t *b, size_t len)
 int img_to_mnist(const uint8_t *buf, size_t len, const struct img_limits *lim, float *out,
 		 char *err)
 {
-	struct img_limits def;
-	struct img_raw raw;
+	struct img_intake in;
 	const char *other;
 	int rc;
 
 	memset(out, 0, IMG_SIDE * IMG_SIDE * sizeof *out);
-	if (!lim) {
-		img_limits_default(&def);
-		lim = &def;
-	}
 	if (!buf || len == 0)
 		return err_set(err, ERR_INVALID, "empty image");
+	img_intake_init(&in, lim);
 	switch (img_detect(buf, len)) {
-	case IMG_PNG: rc = img_decode_png(buf, len, lim, &raw, err); break;
-	case IMG_JPEG: rc = img_decode_jpeg(buf, len, lim, &raw, err); break;
+	case IMG_PNG: rc = img_decode_png(buf, len, &in, err); break;
+	case IMG_JPEG: rc = img_decode_jpeg(buf, len, &in, err); break;
 	default:
 		other = other_format(buf, len);
 		if (other)
@@ -84,22 +81,28 @@ int img_to_mnist(const uint8_t *buf, size_t len, const struct img_limits *lim, f
 				       "%s images are not supported; send PNG or JPEG", other);
 		return err_set(err, ERR_UNSUPPORTED, "not a PNG or JPEG image");
 	}
-	if (rc < 0)
-		return rc;
-	rc = img_normalise(raw.px, raw.w, raw.h, raw.ch, out, err);
-	free(raw.px);
+	if (rc == 0)
+		rc = img_normalise_intake(&in, out, err);
+	img_intake_free(&in);
 	return rc;
 }
 
 int img_gray_to_mnist(const uint8_t *gray, size_t w, size_t h, const struct img_limits *lim,
 		      float *out, char *err)
 {
+	struct img_intake in;
+	size_t y;
 	int rc;
+
 	memset(out, 0, IMG_SIDE * IMG_SIDE * sizeof *out);
-	rc = img_check_limits(w, h, lim, err);
-	if (rc < 0)
-		return rc;
-	if (!gray)
-		return err_set(err, ERR_INVALID, "no pixels");
-	return img_normalise(gray, w, h, 1, out, err);
+	img_intake_init(&in, lim);
+	rc = img_intake_begin(&in, w, h, 1, err); /* checks the limits */
+	if (rc == 0 && !gray)
+		rc = err_set(err, ERR_INVALID, "no pixels");
+	for (y = 0; rc == 0 && y < h; y++)
+		rc = img_intake_row(&in, y, gray + y * w, 0, 1, w, err);
+	if (rc == 0)
+		rc = img_normalise_intake(&in, out, err);
+	img_intake_free(&in);
+	return rc;
 }

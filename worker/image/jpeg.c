@@ -8,10 +8,18 @@
  * decoded at 500x375. Every library error and corrupt-data warning ends
  * the decode (only warnings that leave the pixels intact pass): a corrupt
  * or truncated file is invalid, never "mostly decoded", and nothing is
- * printed. A progress monitor caps the number of progressive
- * scans, the known way to make a tiny file take minutes.
+ * printed. Scanlines go to the intake (norm.h) one at a time; the EXIF
+ * orientation is applied there, to the reduced plane.
+ *
+ * Progressive files are the known way to make a tiny file cost much: the
+ * decoder keeps every DCT coefficient of the image until the last scan, and
+ * each scan walks them all. So a multi-scan file whose coefficients need
+ * more than IMG_JPEG_COEF_MAX is refused from its header, and a progress
+ * monitor refuses the scan after IMG_JPEG_MAX_SCANS and checks the CPU
+ * budget (every 16th call: once per 16 rows of blocks of a scan).
  */
 #include "decode.h"
+#include "norm.h"
 
 #include "err.h"
 
@@ -23,16 +31,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SCANS 256
-
 struct jpeg_ctx {
 	struct jpeg_error_mgr pub; /* first: libjpeg casts err to this */
 	struct jpeg_progress_mgr progress;
 	jmp_buf jmp;
-	const struct img_limits *lim;
-	struct img_raw *out;
-	uint8_t *row;	  /* one CMYK scanline */
-	uint8_t *rotated; /* EXIF orientation target */
+	struct img_intake *in;
+	uint8_t *row; /* one scanline */
+	unsigned calls;
 	int code;
 	char msg[ERR_MAX];
 };
@@ -84,10 +89,36 @@ static void on_output(j_common_ptr cinfo)
 static void on_progress(j_common_ptr cinfo)
 {
 	j_decompress_ptr d = (j_decompress_ptr)cinfo;
+	struct jpeg_ctx *c = (struct jpeg_ctx *)cinfo->err;
 	if (!cinfo->is_decompressor)
 		return;
-	if (d->input_scan_number > MAX_SCANS)
-		fail(cinfo, ERR_INVALID, "invalid JPEG: too many progressive scans");
+	if (d->input_scan_number > IMG_JPEG_MAX_SCANS) {
+		snprintf(c->msg, sizeof c->msg, "invalid JPEG: more than %d progressive scans",
+			 IMG_JPEG_MAX_SCANS);
+		fail(cinfo, ERR_INVALID, c->msg);
+	}
+	if (++c->calls % 16 == 0 && img_intake_check(c->in, c->msg) < 0)
+		fail(cinfo, ERR_INVALID, c->msg);
+}
+
+/* Refuse a multi-scan file whose coefficient buffer (every block of every
+ * component, 64 coefficients of 2 bytes) would exceed IMG_JPEG_COEF_MAX. */
+static void check_coef_memory(j_decompress_ptr d, struct jpeg_ctx *c)
+{
+	double bytes = 0;
+	int i;
+	if (!jpeg_has_multiple_scans(d))
+		return;
+	for (i = 0; i < d->num_components; i++)
+		bytes += (double)d->comp_info[i].width_in_blocks *
+			 d->comp_info[i].height_in_blocks * DCTSIZE2 * sizeof(JCOEF);
+	if (bytes > IMG_JPEG_COEF_MAX) {
+		snprintf(
+		    c->msg, sizeof c->msg,
+		    "progressive JPEG of %ux%u needs %.0f MB while decoding; the limit is %u MB",
+		    d->image_width, d->image_height, bytes / (1 << 20), IMG_JPEG_COEF_MAX >> 20);
+		fail((j_common_ptr)d, ERR_TOO_LARGE, c->msg);
+	}
 }
 
 /* Smallest M in 1..8 such that ceil(short * M / 8) >= target. */
@@ -127,48 +158,38 @@ static int find_orientation(j_decompress_ptr d)
 
 static void read_pixels(j_decompress_ptr d, struct jpeg_ctx *c)
 {
-	int cmyk = d->out_color_space == JCS_CMYK;
+	int cmyk = d->out_color_space == JCS_CMYK, rc;
 	size_t w = d->output_width, h = d->output_height;
 
 	if (d->output_components != (cmyk ? 4 : 1))
 		fail((j_common_ptr)d, ERR_INTERNAL, "JPEG decoder gave unexpected components");
-	c->out->px = malloc(w * h);
-	c->row = cmyk ? malloc(w * 4) : NULL;
-	if (!c->out->px || (cmyk && !c->row))
+	rc = img_intake_begin(c->in, w, h, 1, c->msg);
+	if (rc < 0)
+		fail((j_common_ptr)d, rc, c->msg);
+	c->row = malloc(w * (cmyk ? 5 : 1));
+	if (!c->row)
 		fail((j_common_ptr)d, ERR_NOMEM, "out of memory for a JPEG");
 	while (d->output_scanline < h) {
-		uint8_t *dst = c->out->px + (size_t)d->output_scanline * w;
-		JSAMPROW r = cmyk ? c->row : dst;
+		size_t y = d->output_scanline;
+		JSAMPROW r = c->row;
+		uint8_t *gray = cmyk ? c->row + 4 * w : c->row;
 		if (jpeg_read_scanlines(d, &r, 1) != 1)
 			fail((j_common_ptr)d, ERR_INVALID, "invalid JPEG: no scanline");
 		if (cmyk)
-			cmyk_to_gray(c->row, dst, w, d->saw_Adobe_marker);
+			cmyk_to_gray(c->row, gray, w, d->saw_Adobe_marker);
+		rc = img_intake_row(c->in, y, gray, 0, 1, w, c->msg);
+		if (rc < 0)
+			fail((j_common_ptr)d, rc, c->msg);
 	}
-	c->out->w = w;
-	c->out->h = h;
-	c->out->ch = 1;
-}
-
-static void upright(j_decompress_ptr d, struct jpeg_ctx *c)
-{
-	int o = find_orientation(d);
-	if (o == 1)
-		return;
-	c->rotated = malloc(c->out->w * c->out->h);
-	if (!c->rotated)
-		fail((j_common_ptr)d, ERR_NOMEM, "out of memory for a JPEG");
-	img_orient(c->out->px, c->rotated, &c->out->w, &c->out->h, o);
-	free(c->out->px);
-	c->out->px = c->rotated;
-	c->rotated = NULL;
 }
 
 /* Everything that can longjmp happens in here. */
 static void read_jpeg(j_decompress_ptr d, struct jpeg_ctx *c)
 {
 	jpeg_read_header(d, TRUE);
-	if (img_check_limits(d->image_width, d->image_height, c->lim, c->msg) < 0)
+	if (img_check_limits(d->image_width, d->image_height, &c->in->lim, c->msg) < 0)
 		fail((j_common_ptr)d, ERR_TOO_LARGE, c->msg);
+	check_coef_memory(d, c);
 	if (d->jpeg_color_space == JCS_CMYK || d->jpeg_color_space == JCS_YCCK)
 		d->out_color_space = JCS_CMYK;
 	else
@@ -177,8 +198,8 @@ static void read_jpeg(j_decompress_ptr d, struct jpeg_ctx *c)
 	d->scale_denom = 8;
 	d->dct_method = JDCT_ISLOW;
 	jpeg_start_decompress(d);
+	c->in->orient = find_orientation(d);
 	read_pixels(d, c);
-	upright(d, c);
 	/* jpeg_finish_decompress() would only read the trailing EOI; skip it so a
 	 * missing EOI after complete pixel data is not an error. */
 }
@@ -196,17 +217,14 @@ static void run(j_decompress_ptr d, struct jpeg_ctx *c, const uint8_t *buf, size
 	read_jpeg(d, c);
 }
 
-int img_decode_jpeg(const uint8_t *buf, size_t len, const struct img_limits *lim,
-		    struct img_raw *out, char *err)
+int img_decode_jpeg(const uint8_t *buf, size_t len, struct img_intake *in, char *err)
 {
 	struct jpeg_decompress_struct d;
 	struct jpeg_ctx c;
 
-	memset(out, 0, sizeof *out);
 	memset(&d, 0, sizeof d);
 	memset(&c, 0, sizeof c);
-	c.lim = lim;
-	c.out = out;
+	c.in = in;
 	if (len > (unsigned long)-1)
 		return err_set(err, ERR_TOO_LARGE, "JPEG file too large");
 	d.err = jpeg_std_error(&c.pub);
@@ -217,11 +235,7 @@ int img_decode_jpeg(const uint8_t *buf, size_t len, const struct img_limits *lim
 	run(&d, &c, buf, len);
 	jpeg_destroy_decompress(&d);
 	free(c.row);
-	free(c.rotated);
-	if (c.code != 0) {
-		free(out->px);
-		memset(out, 0, sizeof *out);
+	if (c.code != 0)
 		return err_set(err, c.code, "%s", c.msg);
-	}
 	return 0;
 }

@@ -10,6 +10,9 @@
 #ifndef MNIST_IMAGE_NORM_H
 #define MNIST_IMAGE_NORM_H
 
+#include "image.h"
+#include "stages.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,8 +20,43 @@
 #define IMG_BOX 20	 /* the ink is scaled into IMG_BOX x IMG_BOX */
 #define IMG_WORK_MAX 512 /* long side of the working copy of large images */
 
-/* px: w x h pixels with ch = 1 (gray) or 2 (gray, alpha). out: 784 floats in
- * [0, 1], bright ink on black. An image with no ink gives all zeros. */
+/* The intake: decoded rows into the normaliser. A decoder calls
+ * img_intake_begin() once it knows the size (the limits are checked there,
+ * before anything is allocated), then img_intake_row() for every row or
+ * part of a row, in any order (Adam7 passes), each pixel once; then
+ * img_normalise_intake() runs the normaliser. The rows are averaged into a
+ * working plane of at most IMG_WORK_MAX on the long side as they arrive, so
+ * memory is bounded whatever the image size. img_intake_init() starts the
+ * CPU-time budget (lim->cpu_ms of this thread); img_intake_row() and
+ * img_intake_check() return ERR_INVALID once it is spent. orient (EXIF,
+ * 1-8) is applied to the working plane. img_intake_free() always. */
+struct img_intake {
+	struct img_limits lim;
+	double deadline_ns; /* thread CPU clock */
+	size_t w, h, ww, wh, since;
+	int ch, orient;
+	float *plane; /* ww x wh: gray, or gray x alpha then alpha (ch 2) */
+	float *row;   /* w x ch floats */
+	float *hr;    /* ww floats */
+	struct img_reduce r[2];
+	struct img_backdrop_acc bd;
+};
+
+void img_intake_init(struct img_intake *in, const struct img_limits *lim);
+/* ch = 1 (gray) or 2 (gray, alpha). ERR_TOO_LARGE, ERR_INVALID, ERR_NOMEM. */
+int img_intake_begin(struct img_intake *in, size_t w, size_t h, int ch, char *err);
+/* n pixels (ch bytes each) of row y at x0, x0 + dx, ... */
+int img_intake_row(struct img_intake *in, size_t y, const uint8_t *px, size_t x0, size_t dx,
+		   size_t n, char *err);
+int img_intake_check(const struct img_intake *in, char *err);
+void img_intake_free(struct img_intake *in);
+
+/* The normaliser over what the intake holds. out: 784 floats in [0, 1],
+ * bright ink on black. An image with no ink gives all zeros. */
+int img_normalise_intake(struct img_intake *in, float *out, char *err);
+
+/* px: w x h pixels with ch = 1 (gray) or 2 (gray, alpha) through the
+ * intake (default limits) and the normaliser. */
 int img_normalise(const uint8_t *px, size_t w, size_t h, int ch, float *out, char *err);
 
 /* The gray (0 or 255) that transparent areas are composited onto: the one

@@ -1,11 +1,23 @@
 /*
  * PNG decoding with libpng: every colour type and bit depth is reduced by
  * libpng's own transformations to 8-bit gray or gray+alpha, so the
- * normaliser sees at most two channels. Errors longjmp back to one place;
- * the pixel buffer lives in a context owned by the caller of the setjmp
- * frame, so it is freed on that path without volatile locals.
+ * normaliser sees at most two channels. Rows go to the intake (norm.h) one
+ * at a time as they are decoded; Adam7 images are read pass by pass, each
+ * pass row handed over as the scattered pixels it holds, so no decode holds
+ * the whole image. Ancillary chunks we never use and that cost time or
+ * memory to read (text, which may be zlib bombs: libpng caps one chunk, not
+ * their sum; ICC profiles; suggested palettes; EXIF) are skipped unread
+ * but for their CRC. The CPU budget is checked from the read callback and
+ * the row loop.
+ *
+ * Errors longjmp to the setjmp in img_decode_png(); everything that can
+ * longjmp runs inside read_png(), and all state that must survive the jump
+ * (the row buffer, our own error code and message) lives in a struct
+ * png_ctx on img_decode_png()'s frame, reached through a pointer, so it is
+ * freed after the jump without volatile locals.
  */
 #include "decode.h"
+#include "norm.h"
 
 #include "err.h"
 
@@ -16,13 +28,15 @@
 struct png_ctx {
 	const uint8_t *buf;
 	size_t len, pos;
-	const struct img_limits *lim;
-	struct img_raw *out;
-	uint8_t **rows;
-	char *err;
+	struct img_intake *in;
+	uint8_t *row;
+	unsigned reads;
 	int code; /* set before png_error() for our own failures */
 	char msg[ERR_MAX];
 };
+
+/* Read unread: we never use them, and text and ICC chunks inflate. */
+static const png_byte skipped[] = "tEXt\0zTXt\0iTXt\0iCCP\0sPLT\0eXIf";
 
 static void on_error(png_structp png, png_const_charp msg)
 {
@@ -39,19 +53,33 @@ static void on_warning(png_structp png, png_const_charp msg)
 	(void)png, (void)msg; /* warnings are about ancillary data: ignore quietly */
 }
 
+/* Our own failure: code and message (already in c->msg when rc came from
+ * the intake) and out through libpng's error path. */
+static void fail(png_structp png, struct png_ctx *c, int rc)
+{
+	c->code = rc;
+	png_error(png, "stopped");
+}
+
 static void on_read(png_structp png, png_bytep dst, size_t n)
 {
 	struct png_ctx *c = png_get_io_ptr(png);
 	if (n > c->len - c->pos) {
-		c->code = ERR_INVALID;
 		snprintf(c->msg, sizeof c->msg, "invalid PNG: file is truncated");
-		png_error(png, "truncated");
+		fail(png, c, ERR_INVALID);
 	}
 	memcpy(dst, c->buf + c->pos, n);
 	c->pos += n;
+	/* three reads per chunk: a file of many small chunks is bounded too */
+	if (++c->reads % 1024 == 0) {
+		int rc = img_intake_check(c->in, c->msg);
+		if (rc < 0)
+			fail(png, c, rc);
+	}
 }
 
-/* Ask libpng for 8-bit gray or gray+alpha whatever the file holds. */
+/* Ask libpng for 8-bit gray or gray+alpha whatever the file holds. No
+ * interlace handling: Adam7 passes come out as they are stored. */
 static void set_transforms(png_structp png, png_infop info)
 {
 	int type = png_get_color_type(png, info);
@@ -66,54 +94,72 @@ static void set_transforms(png_structp png, png_infop info)
 		png_set_scale_16(png);
 	if (type & PNG_COLOR_MASK_COLOR || type == PNG_COLOR_TYPE_PALETTE)
 		png_set_rgb_to_gray_fixed(png, PNG_ERROR_ACTION_NONE, -1, -1);
-	png_set_interlace_handling(png);
+}
+
+/* Pass p's rows (all rows, pass 0 of 1, when not interlaced) into the
+ * intake: row r of the pass is image row y0 + r * dy, its pixels at x0,
+ * x0 + dx, ... */
+static void read_pass(png_structp png, struct png_ctx *c, int p, int interlaced)
+{
+	struct img_intake *in = c->in;
+	size_t y0 = 0, dy = 1, x0 = 0, dx = 1, rows = in->h, cols = in->w, r;
+	int rc;
+	if (interlaced) {
+		y0 = PNG_PASS_START_ROW(p), dy = (size_t)1 << PNG_PASS_ROW_SHIFT(p);
+		x0 = PNG_PASS_START_COL(p), dx = (size_t)1 << PNG_PASS_COL_SHIFT(p);
+		rows = PNG_PASS_ROWS(in->h, p), cols = PNG_PASS_COLS(in->w, p);
+		if (rows == 0 || cols == 0) /* libpng skips empty passes */
+			return;
+		if (png_get_current_pass_number(png) != p) {
+			snprintf(c->msg, sizeof c->msg, "PNG pass %d out of step", p);
+			fail(png, c, ERR_INTERNAL);
+		}
+	}
+	for (r = 0; r < rows; r++) {
+		png_read_row(png, c->row, NULL);
+		rc = img_intake_row(in, y0 + r * dy, c->row, x0, dx, cols, c->msg);
+		if (rc < 0)
+			fail(png, c, rc);
+	}
 }
 
 /* Everything that can longjmp happens in here. */
 static void read_png(png_structp png, png_infop info, struct png_ctx *c)
 {
 	png_uint_32 w, h;
-	size_t rowbytes, i;
+	size_t rowbytes;
+	int ch, p, rc, interlaced;
 
 	png_read_info(png, info);
 	w = png_get_image_width(png, info);
 	h = png_get_image_height(png, info);
-	if (img_check_limits(w, h, c->lim, c->msg) < 0) {
-		c->code = ERR_TOO_LARGE;
-		png_error(png, "too large");
-	}
+	interlaced = png_get_interlace_type(png, info) == PNG_INTERLACE_ADAM7;
 	set_transforms(png, info);
 	png_read_update_info(png, info);
-	c->out->ch = png_get_channels(png, info);
+	ch = png_get_channels(png, info);
 	rowbytes = png_get_rowbytes(png, info);
-	if ((c->out->ch != 1 && c->out->ch != 2) || rowbytes != (size_t)w * c->out->ch) {
-		c->code = ERR_INTERNAL;
-		snprintf(c->msg, sizeof c->msg, "PNG transform gave %d channels", c->out->ch);
-		png_error(png, "internal");
+	if ((ch != 1 && ch != 2) || rowbytes != (size_t)w * ch) {
+		snprintf(c->msg, sizeof c->msg, "PNG transform gave %d channels", ch);
+		fail(png, c, ERR_INTERNAL);
 	}
-	/* w, h <= limits <= 2^32 each; the pixel cap keeps w * h * 2 small. */
-	c->out->px = malloc(rowbytes * h);
-	c->rows = malloc(sizeof *c->rows * h);
-	if (!c->out->px || !c->rows) {
-		c->code = ERR_NOMEM;
+	rc = img_intake_begin(c->in, w, h, ch, c->msg); /* checks the limits */
+	if (rc < 0)
+		fail(png, c, rc);
+	c->row = malloc(rowbytes);
+	if (!c->row) {
 		snprintf(c->msg, sizeof c->msg, "out of memory for a %ux%u PNG", w, h);
-		png_error(png, "nomem");
+		fail(png, c, ERR_NOMEM);
 	}
-	for (i = 0; i < h; i++)
-		c->rows[i] = c->out->px + i * rowbytes;
-	png_read_image(png, c->rows);
-	c->out->w = w;
-	c->out->h = h;
+	for (p = 0; p < (interlaced ? 7 : 1); p++)
+		read_pass(png, c, p, interlaced);
 }
 
-int img_decode_png(const uint8_t *buf, size_t len, const struct img_limits *lim,
-		   struct img_raw *out, char *err)
+int img_decode_png(const uint8_t *buf, size_t len, struct img_intake *in, char *err)
 {
-	struct png_ctx c = {.buf = buf, .len = len, .lim = lim, .out = out, .err = err};
+	struct png_ctx c = {.buf = buf, .len = len, .in = in};
 	png_structp png;
 	png_infop info = NULL;
 
-	memset(out, 0, sizeof *out);
 	png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, on_error, on_warning);
 	if (png)
 		info = png_create_info_struct(png);
@@ -125,14 +171,14 @@ int img_decode_png(const uint8_t *buf, size_t len, const struct img_limits *lim,
 	/* Our limits are checked after IHDR; libpng's own caps stay above them. */
 	png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
 	png_set_chunk_malloc_max(png, 8u << 20);
+	png_set_chunk_cache_max(png, 32);
+	png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, skipped,
+				    (int)(sizeof skipped / 5));
 	if (setjmp(png_jmpbuf(png)) == 0)
 		read_png(png, info, &c);
 	png_destroy_read_struct(&png, &info, NULL);
-	free(c.rows);
-	if (c.code != 0) {
-		free(out->px);
-		memset(out, 0, sizeof *out);
+	free(c.row);
+	if (c.code != 0)
 		return err_set(err, c.code, "%s", c.msg);
-	}
 	return 0;
 }
