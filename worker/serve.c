@@ -43,6 +43,7 @@ struct job {
 	struct proto_reply reply;
 	int row; /* row in the pixel batch, or -1 when answered without the model */
 	bool probs;
+	bool explain; /* send the normalised row back as "input" */
 };
 
 struct server {
@@ -199,6 +200,18 @@ static void prepare(struct server *s, struct job *j, int *rows)
 	}
 	j->row = (*rows)++;
 	j->probs = req.probs;
+	j->explain = req.explain;
+}
+
+/* The model's input row as bytes 0-255, for a request with "explain". */
+_Static_assert(PROTO_INPUT_BYTES == MODEL_PIXELS, "reply input is one model row");
+static void explain_input(const float *row, struct proto_reply *rep)
+{
+	for (int i = 0; i < PROTO_INPUT_BYTES; i++) {
+		float v = row[i] < 0.f ? 0.f : row[i] > 1.f ? 1.f : row[i];
+		rep->input[i] = (uint8_t)(v * 255.f + 0.5f);
+	}
+	rep->has_input = true;
 }
 
 static void finish_prediction(struct server *s, struct job *j, int batch)
@@ -212,6 +225,8 @@ static void finish_prediction(struct server *s, struct job *j, int batch)
 	j->reply.has_probs = j->probs;
 	memcpy(j->reply.probs, probs, sizeof probs);
 	j->reply.batch = (uint32_t)batch;
+	if (j->explain)
+		explain_input(s->pixels + (size_t)j->row * MODEL_PIXELS, &j->reply);
 }
 
 /* Turn the request message into the reply and hand it to nng. */
