@@ -517,6 +517,16 @@ static void handle_metrics(h2o_req_t *req)
 	respond(req, 200, METRICS_CONTENT_TYPE, body, 0);
 }
 
+/* A file of the site, with its Content-Security-Policy when it has one. */
+static void respond_static(h2o_req_t *req, const struct static_file *f)
+{
+	if (f->csp)
+		h2o_add_header_by_str(&req->pool, &req->res.headers,
+				      H2O_STRLIT("content-security-policy"), 0, NULL, f->csp,
+				      strlen(f->csp));
+	respond(req, 200, f->content_type, h2o_iovec_init(f->body, f->len), 0);
+}
+
 static bool is_get(h2o_req_t *req)
 {
 	return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
@@ -547,7 +557,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 			respond_405(req, "GET, HEAD");
 	} else if (srv->site && (f = static_find(srv->site, path.base, path.len)) != NULL) {
 		if (is_get(req))
-			respond(req, 200, f->content_type, h2o_iovec_init(f->body, f->len), 0);
+			respond_static(req, f);
 		else
 			respond_405(req, "GET, HEAD");
 	} else {
