@@ -7,7 +7,7 @@
 
 (function () {
   const PREDICT = '/predict?probs=true&explain=true';
-  const DEBOUNCE_MS = 120; // while drawing
+  const DEBOUNCE_MS = 120; // while drawing: at most one request per this long
   const LINE = 1 / 14; // stroke width, a fraction of the canvas side (docs/images.md)
 
   const $ = (id) => document.getElementById(id);
@@ -130,6 +130,7 @@
     if (!current || ev.pointerId !== current.id) return;
     current = null;
     clearTimeout(timer);
+    timer = 0;
     announce = true;
     request();
   }
@@ -211,9 +212,12 @@
 
   // ---- requests -----------------------------------------------------------
 
+  // While the pen moves, ask DEBOUNCE_MS after the first change that has
+  // no request planned: a continuous stroke gets an answer every so often,
+  // not only when it pauses; the one-in-flight rule absorbs slow answers.
   function schedule() {
-    clearTimeout(timer);
-    timer = setTimeout(request, DEBOUNCE_MS);
+    if (timer) return;
+    timer = setTimeout(() => { timer = 0; request(); }, DEBOUNCE_MS);
   }
 
   function busy() {
