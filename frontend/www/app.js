@@ -1,7 +1,8 @@
 // The drawing page: a canvas (Pointer Events: mouse, touch, pen) whose PNG
 // goes to POST /predict?probs=true&explain=true while you draw (debounced,
 // at most one request in flight) and at the end of every stroke; or a
-// photo, picked, captured or dropped, sent as it is. No framework, no
+// photo, picked (#file), taken with the phone's camera (#camera) or
+// dropped, sent as it is. No framework, no
 // inline script or style (the page is served with a strict CSP).
 'use strict';
 
@@ -25,6 +26,7 @@
   const undoBtn = $('undo');
   const clearBtn = $('clear');
   const fileIn = $('file');
+  const cameraIn = $('camera');
 
   // The drawing: strokes of points in canvas pixels; redrawn for undo.
   let strokes = [];
@@ -190,10 +192,12 @@
     request();
   }
 
-  fileIn.addEventListener('change', () => {
-    usePhoto(fileIn.files && fileIn.files[0]);
-    fileIn.value = '';
-  });
+  for (const input of [fileIn, cameraIn]) {
+    input.addEventListener('change', () => {
+      usePhoto(input.files && input.files[0]);
+      input.value = '';
+    });
+  }
   photo.addEventListener('error', () => { photo.alt = 'The photo you sent (no preview)'; });
 
   const drop = $('drop');

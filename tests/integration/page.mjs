@@ -207,6 +207,7 @@ function barsOk(a) {
     reached.push(await page.evaluate(() => document.activeElement.id || document.activeElement.tagName));
   }
   check(['undo', 'clear', 'file'].every((id) => reached.includes(id)), `Tab reaches Undo, Clear and Photo (${reached.join(' ')})`);
+  check(!(await page.isVisible('label[for=camera]')), 'no Camera button with a mouse');
 
   // Photos: picked with the file input.
   for (const f of ['photo_paper0.jpg', 'photo_paper1.jpg', 'photo_paper2.jpg', 'photo_paper3.jpg', 'photo_board0.jpg']) {
@@ -276,7 +277,20 @@ function barsOk(a) {
   const a = await answer(page);
   check(a.digit === '7' && barsOk(a) && a.seen, `a 7 drawn by touch on a 360 px phone reads 7 (read ${a.digit}, ${a.confidence})`);
   await page.waitForTimeout(200);
-  await page.screenshot({ path: path.join(shotsDir, 'page-phone-dark.png'), fullPage: true });
+  await page.screenshot({ path: path.join(shotsDir, 'page-phone-dark.png') });
+
+  // The camera button: a capture input, shown on a touch screen.
+  const cam = await page.evaluate(() => {
+    const i = document.getElementById('camera');
+    const label = document.querySelector('label[for=camera]');
+    return { capture: i.getAttribute('capture'), accept: i.accept, shown: label.offsetWidth > 0 };
+  });
+  check(cam.capture === 'environment' && cam.accept === 'image/*' && cam.shown,
+    `a Camera button (capture=environment) on the phone (${JSON.stringify(cam)})`);
+  await page.setInputFiles('#camera', path.join(imagesDir, 'photo_paper1.jpg'));
+  await settled(page);
+  const c = await answer(page);
+  check(c.digit === manifest['photo_paper1.jpg'] && c.seen, `a camera photo is read (${c.digit})`);
   await context.close();
 }
 
@@ -293,7 +307,7 @@ function barsOk(a) {
   check(a.digit === '2', `a 2 drawn on a 360 px phone reads 2 (read ${a.digit})`);
   check(!/model/.test(a.meta), `no model version shown when the response has none ("${a.meta}")`);
   await page.waitForTimeout(200);
-  await page.screenshot({ path: path.join(shotsDir, 'page-phone.png'), fullPage: true });
+  await page.screenshot({ path: path.join(shotsDir, 'page-phone.png') });
 
   // X-Model-Version comes with another issue: the real answer, with the
   // header added on its way to the page, must show it.
