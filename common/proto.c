@@ -316,9 +316,9 @@ static int parse_message(const struct message_kind *k, const uint8_t *buf, size_
 
 /* ---- requests ------------------------------------------------------------ */
 
-enum { K_V, K_IMAGE, K_PIXELS, K_WIDTH, K_HEIGHT, K_PROBS, K_PING, K_COUNT };
+enum { K_V, K_IMAGE, K_PIXELS, K_WIDTH, K_HEIGHT, K_PROBS, K_PING, K_EXPLAIN, K_COUNT };
 static const char *const request_keys[K_COUNT] = {"v",	    "image", "pixels", "width",
-						  "height", "probs", "ping"};
+						  "height", "probs", "ping",   "explain"};
 
 static int request_field(int key, const msgpack_object *o, void *out, char *err)
 {
@@ -338,6 +338,7 @@ static int request_field(int key, const msgpack_object *o, void *out, char *err)
 		return rc;
 	case K_PROBS: return get_bool(o, name, &req->probs, err);
 	case K_PING: return get_bool(o, name, &req->ping, err);
+	case K_EXPLAIN: return get_bool(o, name, &req->explain, err);
 	default: return 0;
 	}
 }
@@ -396,11 +397,12 @@ enum {
 	R_INFER,
 	R_CODE,
 	R_ERROR,
+	R_INPUT,
 	R_COUNT
 };
 static const char *const reply_keys[R_COUNT] = {"v",	    "ok",   "digit",  "confidence",
 						"probs",    "pong", "worker", "batch",
-						"infer_us", "code", "error"};
+						"infer_us", "code", "error",  "input"};
 
 static int get_probs(const msgpack_object *o, float *probs, char *err)
 {
@@ -419,6 +421,19 @@ static int get_u32(const msgpack_object *o, const char *name, uint32_t *out, cha
 	if (!rc)
 		*out = (uint32_t)u;
 	return rc;
+}
+
+static int get_input(const msgpack_object *o, struct proto_reply *rep, char *err)
+{
+	const uint8_t *p = NULL;
+	size_t n = 0;
+
+	if (get_bin(o, "input", &p, &n, err) || n != PROTO_INPUT_BYTES)
+		return err_set(err, ERR_BAD_REQUEST, "key \"input\" must be %d bytes of bin",
+			       PROTO_INPUT_BYTES);
+	memcpy(rep->input, p, n);
+	rep->has_input = true;
+	return 0;
 }
 
 static int reply_field(int key, const msgpack_object *o, void *out, char *err)
@@ -443,6 +458,7 @@ static int reply_field(int key, const msgpack_object *o, void *out, char *err)
 	case R_INFER: return get_u32(o, name, &rep->infer_us, err);
 	case R_CODE: return get_str(o, name, rep->code, sizeof rep->code, err);
 	case R_ERROR: return get_str(o, name, rep->error, sizeof rep->error, err);
+	case R_INPUT: return get_input(o, rep, err);
 	default: return 0;
 	}
 }
@@ -521,7 +537,7 @@ int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *l
 		return ERR_INVALID;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	f |= msgpack_pack_map(&pk, 1 + (req->ping ? 1 : pixels ? 3 : 1) + req->probs);
+	f |= msgpack_pack_map(&pk, 1 + (pixels ? 3 : 1) + req->probs + req->explain);
 	f |= pack_key(&pk, "v") | msgpack_pack_uint32(&pk, PROTO_VERSION);
 	if (req->ping) {
 		f |= pack_key(&pk, "ping") | msgpack_pack_true(&pk);
@@ -536,6 +552,8 @@ int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *l
 	}
 	if (req->probs)
 		f |= pack_key(&pk, "probs") | msgpack_pack_true(&pk);
+	if (req->explain)
+		f |= pack_key(&pk, "explain") | msgpack_pack_true(&pk);
 	return finish(&sb, f, buf, len);
 }
 
@@ -573,7 +591,7 @@ int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len)
 	else if (rep->pong)
 		n += 1;
 	else
-		n += 2 + rep->has_probs;
+		n += 2 + rep->has_probs + rep->has_input;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	f |= msgpack_pack_map(&pk, n);
@@ -596,6 +614,9 @@ int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len)
 			for (int i = 0; i < 10; i++)
 				f |= msgpack_pack_float(&pk, rep->probs[i]);
 		}
+		if (rep->has_input)
+			f |= pack_key(&pk, "input") |
+			     msgpack_pack_bin_with_body(&pk, rep->input, sizeof rep->input);
 	}
 	f |= pack_stats(&pk, rep);
 	return finish(&sb, f, buf, len);

@@ -6,13 +6,15 @@
  *            {"v":1, "pixels": bin, "width": u, "height": u}   8-bit gray
  *            {"v":1, "ping": true}                          liveness probe
  *            optional "probs": true   (reply carries all ten probabilities)
+ *            optional "explain": true (reply carries "input", what the model saw)
  *   reply    {"v":1, "ok":true, "digit":u, "confidence":f, "probs":[f x 10]?,
- *             "worker":u, "batch":u, "infer_us":u}
+ *             "input": bin(784)?, "worker":u, "batch":u, "infer_us":u}
  *            {"v":1, "ok":true, "pong":true, "worker":u}     answer to ping
  *            {"v":1, "ok":false, "code":str, "error":str, "worker":u?}
  *   worker = the worker's pid, batch = size of the batch this request ran in,
  *   infer_us = decode+forward time of that batch in microseconds (for logs
- *   and metrics; callers may ignore them).
+ *   and metrics; callers may ignore them). input = the 28x28 normalised image
+ *   the model read, row-major, one byte per pixel (0 = background, 255 = ink).
  *
  * Parsing never trusts the input: wrong types, unknown versions, missing or
  * duplicate keys give ERR_BAD_REQUEST with a message. Unknown keys are
@@ -29,6 +31,8 @@
 #define PROTO_VERSION 1
 /* Largest width or height a "pixels" request may claim. */
 #define PROTO_MAX_SIDE 16384
+/* Bytes of a reply's "input": the 28x28 model input. */
+#define PROTO_INPUT_BYTES 784
 
 struct proto_request {
 	const uint8_t *image; /* PNG/JPEG bytes, or NULL */
@@ -38,6 +42,7 @@ struct proto_request {
 	uint32_t width, height;
 	bool probs;
 	bool ping;
+	bool explain; /* ask for the reply's "input" */
 };
 
 struct proto_reply {
@@ -47,6 +52,8 @@ struct proto_reply {
 	bool has_probs;
 	float probs[10];
 	bool pong;
+	bool has_input; /* "input" present: the model's 28x28 input, 0-255 */
+	uint8_t input[PROTO_INPUT_BYTES];
 	uint32_t worker;   /* pid of the worker that answered, 0 if unknown */
 	uint32_t batch;	   /* batch size the request ran in, 0 if unknown */
 	uint32_t infer_us; /* batch compute time, 0 if unknown */

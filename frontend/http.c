@@ -114,7 +114,7 @@ static int route_request(h2o_handler_t *self, h2o_req_t *req)
 			respond_405(req, "GET, HEAD");
 	} else if (srv->site && (f = static_find(srv->site, path.base, path.len)) != NULL) {
 		if (is_get(req))
-			respond(req, 200, f->content_type, h2o_iovec_init(f->body, f->len), 0);
+			respond_static(req, f);
 		else
 			respond_405(req, "GET, HEAD");
 	} else {

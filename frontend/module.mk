@@ -7,7 +7,7 @@ $(B)/obj/frontend/%.o: CFLAGS += -DH2O_USE_LIBUV=0
 
 FRONTEND_OBJS := $(addprefix $(B)/obj/frontend/,main.o options.o admit.o http.o framing.o respond.o \
                  predict.o listener.o backend.o broker.o supervisor.o multipart.o \
-                 metrics.o static.o) \
+                 metrics.o static.o png_encode.o) \
                  $(PROTO_OBJS) $(NNGCLOSE_OBJS)
 
 BINS += $(B)/mnist-frontend
@@ -15,12 +15,17 @@ $(B)/mnist-frontend: $(FRONTEND_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(LIB_h2o) $(LIB_nng) $(LIB_msgpack) \
 	    $(LIB_jansson) $(LIB_systemd)
 
-TEST_BINS += $(B)/tests/t_multipart $(B)/tests/t_metrics $(B)/tests/t_static $(B)/tests/t_framing
+TEST_BINS += $(B)/tests/t_multipart $(B)/tests/t_metrics $(B)/tests/t_static $(B)/tests/t_framing \
+             $(B)/tests/t_png_encode
 $(B)/tests/t_framing: $(B)/obj/tests/unit/t_framing.o $(B)/obj/frontend/framing.o
 $(B)/tests/t_multipart: $(B)/obj/tests/unit/t_multipart.o $(B)/obj/frontend/multipart.o \
                         $(COMMON_OBJS)
 $(B)/tests/t_metrics: $(B)/obj/tests/unit/t_metrics.o $(B)/obj/frontend/metrics.o $(COMMON_OBJS)
 $(B)/tests/t_static: $(B)/obj/tests/unit/t_static.o $(B)/obj/frontend/static.o $(COMMON_OBJS)
+# libpng only in the test: it decodes what png_encode wrote.
+$(B)/tests/t_png_encode: $(B)/obj/tests/unit/t_png_encode.o $(B)/obj/frontend/png_encode.o \
+                         $(COMMON_OBJS)
+$(B)/tests/t_png_encode: LDLIBS += $(LIB_png)
 
 FUZZERS += $(B)/fuzz/fuzz_multipart
 $(B)/fuzz/fuzz_multipart: tests/fuzz/fuzz_multipart.c frontend/multipart.c common/err.c \

@@ -3,6 +3,7 @@
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
+#include "png_encode.h"
 #include "proto.h"
 #include "respond.h"
 
@@ -23,6 +24,7 @@ struct pending {
 	struct pending **handle;
 	size_t bytes; /* taken from pr->admit */
 	bool probs;
+	bool explain;
 };
 
 void predict_init(struct predictor *p, struct backend *b, struct admit *admit, size_t max_upload)
@@ -59,8 +61,8 @@ static bool type_allowed(const char *t, size_t n)
 	return false;
 }
 
-/* ?probs=true (also 1, yes, on), anywhere in the query string. */
-static bool want_probs(h2o_req_t *req)
+/* ?NAME=true (also 1, yes, on), anywhere in the query string. */
+static bool query_flag(h2o_req_t *req, const char *name)
 {
 	const char *q, *end;
 
@@ -72,7 +74,7 @@ static bool want_probs(h2o_req_t *req)
 		const char *amp = memchr(q, '&', (size_t)(end - q));
 		const char *stop = amp ? amp : end;
 		const char *eq = memchr(q, '=', (size_t)(stop - q));
-		if (eq && h2o_memis(q, (size_t)(eq - q), H2O_STRLIT("probs"))) {
+		if (eq && h2o_memis(q, (size_t)(eq - q), name, strlen(name))) {
 			const char *v = eq + 1;
 			size_t n = (size_t)(stop - v);
 			return h2o_lcstris(v, n, H2O_STRLIT("true")) || h2o_memis(v, n, "1", 1) ||
@@ -89,12 +91,37 @@ static double round4(float x)
 	return round((double)x * 1e4) / 1e4;
 }
 
-static json_t *prediction_json(const struct proto_reply *rep, bool probs)
+/* "model_input": the worker's 28x28 input (reply key "input") as a base64
+ * PNG, for ?explain=true. Returns 0, or -1 when out of memory. */
+static int add_model_input(json_t *root, const struct proto_reply *rep)
+{
+	uint8_t *png;
+	size_t len;
+	char *b64;
+	int rc = -1;
+
+	if (png_encode_gray(rep->input, 28, 28, &png, &len) != 0)
+		return -1;
+	b64 = malloc(h2o_base64_encode_capacity(len));
+	if (b64) {
+		h2o_base64_encode(b64, png, len, 0);
+		rc = json_object_set_new(root, "model_input", json_string(b64));
+	}
+	free(b64);
+	free(png);
+	return rc;
+}
+
+static json_t *prediction_json(const struct proto_reply *rep, bool probs, bool explain)
 {
 	json_t *root =
 	    json_pack("{s:i,s:f}", "digit", rep->digit, "confidence", round4(rep->confidence));
 	json_t *arr;
 
+	if (root && explain && rep->has_input && add_model_input(root, rep) != 0) {
+		json_decref(root);
+		return NULL;
+	}
 	if (!root || !probs || !rep->has_probs)
 		return root;
 	arr = json_array();
@@ -107,7 +134,7 @@ static json_t *prediction_json(const struct proto_reply *rep, bool probs)
 	return root;
 }
 
-static void respond_reply(h2o_req_t *req, const uint8_t *buf, size_t len, bool probs)
+static void respond_reply(h2o_req_t *req, const uint8_t *buf, size_t len, bool probs, bool explain)
 {
 	struct proto_reply rep;
 	char err[ERR_MAX];
@@ -119,7 +146,7 @@ static void respond_reply(h2o_req_t *req, const uint8_t *buf, size_t len, bool p
 	}
 	if (rep.ok) {
 		metrics_inference(rep.infer_us, rep.batch);
-		respond_json(req, 200, prediction_json(&rep, probs), rep.worker);
+		respond_json(req, 200, prediction_json(&rep, probs, explain), rep.worker);
 		return;
 	}
 	if (!strcmp(rep.code, "invalid_image") || !strcmp(rep.code, "unsupported_type") ||
@@ -153,7 +180,7 @@ static void on_worker_reply(void *arg, int rc, const uint8_t *reply, size_t len)
 	struct pending *p = arg;
 	struct predictor *pr = p->pr;
 	h2o_req_t *req = p->req;
-	bool probs = p->probs;
+	bool probs = p->probs, explain = p->explain;
 
 	admit_give(pr->admit, p->bytes);
 	metrics_inflight_add(-1);
@@ -174,13 +201,16 @@ static void on_worker_reply(void *arg, int rc, const uint8_t *reply, size_t len)
 		metrics_reject(METRICS_REJECT_NO_WORKER);
 		respond_503(req, "No inference worker is available");
 	} else {
-		respond_reply(req, reply, len, probs);
+		respond_reply(req, reply, len, probs, explain);
 	}
 }
 
 static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, size_t len)
 {
-	struct proto_request preq = {.image = image, .image_len = len, .probs = want_probs(req)};
+	struct proto_request preq = {.image = image,
+				     .image_len = len,
+				     .probs = query_flag(req, "probs"),
+				     .explain = query_flag(req, "explain")};
 	enum backend_state state;
 	enum admit_result admitted;
 	struct pending *p;
@@ -224,6 +254,7 @@ static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, 
 	p->pr = pr;
 	p->req = req;
 	p->probs = preq.probs;
+	p->explain = preq.explain;
 	p->bytes = len;
 	p->handle = h2o_mem_alloc_shared(&req->pool, sizeof *p->handle, on_request_disposed);
 	*p->handle = p;

@@ -210,3 +210,12 @@ void respond_json_errors(h2o_pathconf_t *path)
 	h2o_filter_t *filter = h2o_create_filter(path, sizeof *filter);
 	filter->on_setup_ostream = json_error_setup;
 }
+
+void respond_static(h2o_req_t *req, const struct static_file *f)
+{
+	if (f->csp)
+		h2o_add_header_by_str(&req->pool, &req->res.headers,
+				      H2O_STRLIT("content-security-policy"), 0, NULL, f->csp,
+				      strlen(f->csp));
+	respond(req, 200, f->content_type, h2o_iovec_init(f->body, f->len), 0);
+}

@@ -23,6 +23,8 @@
 #ifndef MNIST_RESPOND_H
 #define MNIST_RESPOND_H
 
+#include "static.h"
+
 #include <h2o.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -59,5 +61,9 @@ json_t *respond_client_string(const char *s, size_t n);
 
 /* Rewrite h2o's own 400 and 413 answers under path into JSON (above). */
 void respond_json_errors(h2o_pathconf_t *path);
+
+/* 200 with a file of the site, and its Content-Security-Policy when it has
+ * one (static.h). */
+void respond_static(h2o_req_t *req, const struct static_file *f);
 
 #endif

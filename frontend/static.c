@@ -49,6 +49,16 @@ static const char *content_type(const char *name)
 	return "application/octet-stream";
 }
 
+/* The policy an HTML file is served with (static.h), NULL for other files. */
+static const char *csp_for(const char *path, const char *type)
+{
+	if (strncmp(type, "text/html", 9) != 0)
+		return NULL;
+	if (strncmp(path, "/docs/", 6) == 0 || strncmp(path, "/redoc/", 7) == 0)
+		return STATIC_CSP_DOCS;
+	return STATIC_CSP_PAGE;
+}
+
 static int add_file(struct static_site *s, const char *fs, const char *url, size_t size, char *err)
 {
 	struct static_file *f;
@@ -81,6 +91,7 @@ static int add_file(struct static_site *s, const char *fs, const char *url, size
 	f = &s->files[s->n++];
 	f->path = path;
 	f->content_type = content_type(path);
+	f->csp = csp_for(path, f->content_type);
 	f->body = body;
 	f->len = size;
 	s->bytes += size;
@@ -197,11 +208,11 @@ const struct static_file *static_find(const struct static_site *site, const char
 		return NULL;
 	if (buf[len - 1] != '/' && (f = lookup(site, buf)) != NULL)
 		return f;
-	/* "/docs" or "/docs/" -> "/docs/index.html" */
+	/* "/docs" or "/docs/" -> "/docs/index.html", "/" -> "/index.html" */
 	if (buf[len - 1] == '/')
 		len--;
 	memcpy(buf + len, "/index.html", sizeof "/index.html");
-	return len ? lookup(site, buf) : NULL;
+	return lookup(site, buf);
 }
 
 void static_free(struct static_site *site)

@@ -7,6 +7,7 @@
  * so serving never touches the disk or blocks the event loop. The tree is
  * built by `make` (target $(B)/www) and installed by `make install`:
  *
+ *   index.html, app.js, ...    the drawing page        -> GET /, /app.js, ...
  *   openapi.json               the OpenAPI 3 document  -> GET /openapi.json
  *   docs/index.html            Swagger UI page         -> GET /docs, /docs/
  *   docs/<asset>               swagger-ui-dist files   -> GET /docs/<asset>
@@ -17,6 +18,13 @@
  * 4; dotfiles and non-regular files are skipped. static_find() only matches
  * loaded names exactly (no path walking: "..", "//" and the query string
  * are never resolved against the disk).
+ *
+ * Every HTML file carries a Content-Security-Policy for its response
+ * (static_file.csp): STATIC_CSP_PAGE, which allows nothing but the site's
+ * own files (no inline script or style, no other origin), or for the
+ * third-party documentation UIs under /docs/ and /redoc/ STATIC_CSP_DOCS,
+ * the same with inline styles allowed (ReDoc injects <style> elements,
+ * its page has one) and blob: workers (ReDoc's search).
  *
  * Ownership: the site owns every body; pointers from static_find() stay
  * valid until static_free(). After static_load() returns, the site is
@@ -34,9 +42,19 @@
 #define STATIC_MAX_FILES 256
 #define STATIC_MAX_BYTES ((size_t)64 << 20)
 
+#define STATIC_CSP_PAGE                                                                            \
+	"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "    \
+	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "             \
+	"frame-ancestors 'none'"
+#define STATIC_CSP_DOCS                                                                            \
+	"default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "       \
+	"script-src 'self'; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "      \
+	"base-uri 'none'; frame-ancestors 'none'"
+
 struct static_file {
 	const char *path;	  /* URL path, e.g. "/docs/swagger-ui.css" */
 	const char *content_type; /* e.g. "text/html; charset=utf-8" */
+	const char *csp;	  /* Content-Security-Policy to send, or NULL (not HTML) */
 	const uint8_t *body;
 	size_t len;
 };
@@ -55,7 +73,7 @@ int static_load(const char *dir, struct static_site **out, char *err);
 
 /* The file for a request path (not NUL-terminated; a "?query" suffix is
  * ignored), or NULL. "/docs" and "/docs/" give docs/index.html, likewise
- * for /redoc. */
+ * for /redoc, and "/" gives index.html. */
 const struct static_file *static_find(const struct static_site *site, const char *path, size_t len);
 
 void static_free(struct static_site *site);

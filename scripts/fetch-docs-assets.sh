@@ -1,5 +1,6 @@
 #!/bin/sh
-# Build the API documentation site that the frontend serves (frontend/static.h):
+# Build the site that the frontend serves (frontend/static.h):
+#   WWW/{index.html,app.js,style.css,favicon.svg}   the drawing page (frontend/www)
 #   WWW/openapi.json  WWW/docs/{index.html,init.js,swagger-ui assets}
 #   WWW/redoc/{index.html,redoc.standalone.js}
 # The Swagger UI and ReDoc bundles come from npm packages at pinned versions,
@@ -59,6 +60,9 @@ cp "$here/frontend/www/swagger.html" "$tmp/docs/index.html"
 cp "$here/frontend/www/swagger-init.js" "$tmp/docs/init.js"
 cp "$here/frontend/www/redoc.html" "$tmp/redoc/index.html"
 cp "$here/docs/openapi.json" "$tmp/openapi.json"
+for f in index.html app.js style.css favicon.svg; do
+    cp "$here/frontend/www/$f" "$tmp/$f"
+done
 chmod -R u=rwX,go=rX "$tmp"
 rm -rf "$www"
 mv "$tmp" "$www"

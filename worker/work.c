@@ -177,6 +177,17 @@ static void *decoder_main(void *arg)
 	return NULL;
 }
 
+/* The model's input row as bytes 0-255, for a request with "explain". */
+_Static_assert(PROTO_INPUT_BYTES == MODEL_PIXELS, "reply input is one model row");
+static void explain_input(const float *row, struct proto_reply *rep)
+{
+	for (int i = 0; i < PROTO_INPUT_BYTES; i++) {
+		float v = row[i] < 0.f ? 0.f : row[i] > 1.f ? 1.f : row[i];
+		rep->input[i] = (uint8_t)(v * 255.f + 0.5f);
+	}
+	rep->has_input = true;
+}
+
 /* Compute thread, s->mu not held: run the model on n ready slots, reply. */
 static void run_batch(struct server *s, int n)
 {
@@ -202,6 +213,8 @@ static void run_batch(struct server *s, int n)
 		memcpy(r->probs, probs, sizeof probs);
 		r->batch = (uint32_t)n;
 		r->infer_us = infer_us;
+		if (s->batch[i]->req.explain)
+			explain_input(s->batch[i]->input, r);
 	}
 	pthread_mutex_lock(&s->mu);
 	for (int i = 0; i < n; i++) {

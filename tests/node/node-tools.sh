@@ -1,5 +1,5 @@
 #!/bin/sh
-# Install the test-time Node tools (swagger-parser, newman) pinned by
+# Install the test-time Node tools (swagger-parser, newman, playwright-core) pinned by
 # tests/node/package-lock.json into DIR (default build/node-tools) with
 # `npm ci`, which checks every package's integrity against the lockfile.
 # Idempotent: reinstalls only when the lockfile changed. Prints DIR.

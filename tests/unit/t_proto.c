@@ -210,6 +210,63 @@ static void test_reply_round_trips(void)
 	}
 }
 
+/* "explain": the request flag and the reply's 784-byte "input". */
+static void test_explain(void)
+{
+	static const uint8_t png[] = {0x89, 'P', 'N', 'G'};
+	struct proto_request q = {.image = png, .image_len = 4, .explain = true}, qo;
+	struct proto_reply in = {.ok = true, .digit = 3, .confidence = 0.5f}, out;
+	uint8_t *buf;
+	size_t len;
+	char err[ERR_MAX];
+	struct msg m;
+
+	CHECK(proto_pack_request(&q, &buf, &len) == 0 &&
+		  proto_parse_request(buf, len, &qo, err) == 0 && qo.explain && !qo.probs,
+	      "explain request round trip");
+	free(buf);
+	q.explain = false;
+	CHECK(proto_pack_request(&q, &buf, &len) == 0 &&
+		  proto_parse_request(buf, len, &qo, err) == 0 && !qo.explain,
+	      "request without explain");
+	free(buf);
+	for (int i = 0; i < PROTO_INPUT_BYTES; i++)
+		in.input[i] = (uint8_t)(i * 7);
+	in.has_input = true;
+	CHECK(proto_pack_reply(&in, &buf, &len) == 0 &&
+		  proto_parse_reply(buf, len, &out, err) == 0 && out.has_input &&
+		  memcmp(out.input, in.input, PROTO_INPUT_BYTES) == 0 && out.digit == 3,
+	      "reply input survives exactly");
+	free(buf);
+	in.has_input = false;
+	CHECK(proto_pack_reply(&in, &buf, &len) == 0 &&
+		  proto_parse_reply(buf, len, &out, err) == 0 && !out.has_input,
+	      "reply without input");
+	free(buf);
+
+	msg_init(&m, 3);
+	kv_uint(&m, "v", 1);
+	kv_bin(&m, "image", png, 4);
+	kv_uint(&m, "explain", 1);
+	bad_request(&m, "\"explain\" must be a boolean", "explain as an integer");
+	msg_init(&m, 5);
+	kv_uint(&m, "v", 1);
+	kv_bool(&m, "ok", true);
+	kv_uint(&m, "digit", 3);
+	key(&m, "confidence");
+	msgpack_pack_float(&m.pk, 0.5f);
+	kv_bin(&m, "input", in.input, 783);
+	bad_reply(&m, "\"input\" must be 784 bytes", "input of 783 bytes");
+	msg_init(&m, 5);
+	kv_uint(&m, "v", 1);
+	kv_bool(&m, "ok", true);
+	kv_uint(&m, "digit", 3);
+	key(&m, "confidence");
+	msgpack_pack_float(&m.pk, 0.5f);
+	kv_str(&m, "input", "pixels");
+	bad_reply(&m, "\"input\"", "input as a string");
+}
+
 /* ---- malformed requests -------------------------------------------------- */
 
 static void test_raw_bytes(void)
@@ -543,6 +600,7 @@ int main(void)
 	test_documented_bytes();
 	test_request_round_trips();
 	test_reply_round_trips();
+	test_explain();
 	test_raw_bytes();
 	test_bad_fields();
 	test_bad_replies();

@@ -99,6 +99,33 @@ static void test_lookups(struct static_site *s)
 	CHECK(static_find(s, longp, sizeof longp) == NULL, "very long path");
 }
 
+/* With an index.html at the top: "/" serves it, and HTML carries its CSP. */
+static void test_page(void)
+{
+	struct static_site *s = NULL;
+	const struct static_file *f;
+	char err[ERR_MAX] = "";
+
+	CHECK(put_file("index.html", "<html>page</html>") == 0, "add index.html");
+	CHECK(static_load(root, &s, err) == 0, "load with a page (%s)", err);
+	if (!s)
+		return;
+	f = find(s, "/");
+	CHECK(body_is(f, "<html>page</html>"), "/ is index.html");
+	CHECK(f && f->csp && strcmp(f->csp, STATIC_CSP_PAGE) == 0, "the page has the strict CSP");
+	CHECK(f && f->csp && !strstr(f->csp, "unsafe") && strstr(f->csp, "script-src 'self'"),
+	      "the strict CSP allows no inline script or style");
+	f = find(s, "/index.html");
+	CHECK(f && f->csp == find(s, "/")->csp, "/index.html too");
+	f = find(s, "/docs");
+	CHECK(f && f->csp && strcmp(f->csp, STATIC_CSP_DOCS) == 0, "/docs has the docs CSP");
+	f = find(s, "/redoc/");
+	CHECK(f && f->csp && strcmp(f->csp, STATIC_CSP_DOCS) == 0, "/redoc has the docs CSP");
+	CHECK(find(s, "/docs/swagger-ui.css")->csp == NULL, "no CSP on a stylesheet");
+	CHECK(find(s, "/openapi.json")->csp == NULL, "no CSP on JSON");
+	static_free(s);
+}
+
 int main(void)
 {
 	struct static_site *s = NULL;
@@ -111,6 +138,7 @@ int main(void)
 	if (s)
 		test_lookups(s);
 	static_free(s);
+	test_page();
 
 	s = NULL;
 	rc = static_load("/nonexistent/mnist-www", &s, err);
