@@ -8,7 +8,7 @@ build="gcc make pkg-config libh2o-evloop-dev libnng-dev libmsgpack-dev
  libjpeg62-turbo-dev libsystemd-dev libssl-dev"
 test="clang clang-format libclang-rt-14-dev libfuzzer-14-dev valgrind python3-torch
  python3-numpy python3-pil imagemagick fonts-dejavu-core wrk curl prometheus chromium
- systemd jq python3-yaml"
+ systemd jq python3-yaml libjpeg-turbo-progs"
 case "${1:-build}" in
 build) want=$build ;;
 test) want="$build $test" ;;

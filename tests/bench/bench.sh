@@ -29,7 +29,8 @@ fi
 # Images: decode + normalise per image (img_to_mnist, no model), median of
 # repeats, for a 28x28 PNG, 1000x1000 and 4000x3000 JPEG photos and a
 # 2000x1500 PNG photo; then the original service's Pillow preprocessing
-# (open, convert("L"), resize to 28x28) on the same files for scale.
+# (open, convert("L"), resize to 28x28) on the same files for scale; then
+# the hostile files of tests/stress/gen_hostile.py with their peak RSS.
 if section images; then
     dir=$B/bench-images
     /usr/bin/python3 scripts/gen-test-images.py large "$B/data" "$dir"
@@ -49,4 +50,13 @@ for f in sys.argv[1:]:
     t.sort()
     print(f"{f}: Pillow open+convert+resize median {t[len(t) // 2]:.3f} ms (20 runs)")
 ' "$@"
+    # Hostile-but-legal files (tests/stress/gen_hostile.py, issue 10): each
+    # in its own process, so the peak RSS is that file's (process included).
+    # A refused file prints its error; the CPU time is then one attempt's.
+    hdir=$B/hostile
+    [ -e "$hdir/png_adam7_6000x6000.png" ] || /usr/bin/python3 tests/stress/gen_hostile.py "$hdir"
+    for f in "$hdir"/*; do
+        /usr/bin/time -f "$f: process peak RSS %M KB, CPU %U s user + %S s sys" \
+            "$B/mnist-predict" --bench 5 "$f" 2>&1
+    done
 fi

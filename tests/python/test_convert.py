@@ -8,7 +8,7 @@ import tempfile
 import torch
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(here, "..", "weights"))
+sys.path.insert(0, os.path.join(here, "..", "..", "weights"))
 from model import MnistNet, load_safetensors  # noqa: E402
 
 failed = 0

@@ -9,6 +9,10 @@ TEST_BINS += $(B)/tests/t_image
 $(B)/tests/t_image: $(B)/obj/tests/unit/t_image.o $(IMG_OBJS) $(COMMON_OBJS)
 $(B)/tests/t_image: LDLIBS += $(IMG_LIBS)
 
+TEST_BINS += $(B)/tests/t_image_exif
+$(B)/tests/t_image_exif: $(B)/obj/tests/unit/t_image_exif.o $(IMG_OBJS) $(COMMON_OBJS)
+$(B)/tests/t_image_exif: LDLIBS += $(IMG_LIBS)
+
 # Hostile images (tests/stress/gen_hostile.py) within the CPU and memory bounds.
 TEST_BINS += $(B)/tests/t_image_bounds
 $(B)/tests/t_image_bounds: $(B)/obj/tests/unit/t_image_bounds.o $(IMG_OBJS) $(COMMON_OBJS)

@@ -1,11 +1,13 @@
 /*
- * image_norm: decoded pixels -> the 28x28 MNIST-like input.
+ * norm: decoded pixels -> the 28x28 MNIST-like input.
  *
- * Internal to the image module. img_normalise() runs the steps in the order
- * MNIST was made (composite alpha, gray, polarity, background removal, crop
- * to the ink, area-average into 20x20, centre of mass at (14, 14)). The
- * steps below it are small pure functions over caller-owned arrays,
- * exposed for the unit tests. Thread-safe: no shared state.
+ * Internal to the image module. Decoders feed rows to the intake, which
+ * reduces them to the working size as they arrive under a CPU budget;
+ * img_normalise_intake() then runs the steps in the order MNIST was made
+ * (composite alpha, polarity, background removal, crop to the ink,
+ * area-average into 20x20, centre of mass at (14, 14)); stages.h has the
+ * stages. The pure steps below are exposed for the unit tests.
+ * Thread-safe: no shared state.
  */
 #ifndef MNIST_IMAGE_NORM_H
 #define MNIST_IMAGE_NORM_H
