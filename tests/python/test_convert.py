@@ -25,7 +25,7 @@ with tempfile.TemporaryDirectory() as d:
     net = MnistNet()
     pth, out = os.path.join(d, "w.pth"), os.path.join(d, "w.safetensors")
     torch.save(net.state_dict(), pth)
-    r = subprocess.run([sys.executable, os.path.join(here, "..", "weights", "convert.py"),
+    r = subprocess.run([sys.executable, os.path.join(here, "..", "..", "weights", "convert.py"),
                         pth, out], capture_output=True, text=True)
     check(r.returncode == 0, "convert exits 0")
     got = load_safetensors(out) if r.returncode == 0 else {}
@@ -35,7 +35,7 @@ with tempfile.TemporaryDirectory() as d:
 
     bad = {k: v for k, v in want.items() if not k.startswith("fc2")}
     torch.save(bad, pth)
-    r = subprocess.run([sys.executable, os.path.join(here, "..", "weights", "convert.py"),
+    r = subprocess.run([sys.executable, os.path.join(here, "..", "..", "weights", "convert.py"),
                         pth, out], capture_output=True, text=True)
     check(r.returncode != 0 and "fc2" in r.stderr, "missing tensor refused, named")
 
