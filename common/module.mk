@@ -4,7 +4,7 @@
 # the monotonic clock).
 COMMON_OBJS := $(addprefix $(B)/obj/common/,err.o config.o log.o file.o clock.o)
 # PROTO_OBJS: the msgpack codec (common/proto.h); link with $(LIB_msgpack).
-PROTO_OBJS  := $(B)/obj/common/proto.o
+PROTO_OBJS  := $(B)/obj/common/proto.o $(B)/obj/common/proto_pack.o
 # NNGCLOSE_OBJS: a bounded nng_close (common/nngclose.h); link with $(LIB_nng).
 NNGCLOSE_OBJS := $(B)/obj/common/nngclose.o
 
@@ -12,12 +12,15 @@ TEST_BINS += $(B)/tests/t_config $(B)/tests/t_proto $(B)/tests/t_nngclose
 $(B)/tests/t_config: $(B)/obj/tests/unit/t_config.o $(COMMON_OBJS)
 $(B)/tests/t_proto: $(B)/obj/tests/unit/t_proto.o $(PROTO_OBJS) $(COMMON_OBJS)
 $(B)/tests/t_proto: LDLIBS += $(LIB_msgpack)
+TEST_BINS += $(B)/tests/t_proto_bad
+$(B)/tests/t_proto_bad: $(B)/obj/tests/unit/t_proto_bad.o $(PROTO_OBJS) $(COMMON_OBJS)
+$(B)/tests/t_proto_bad: LDLIBS += $(LIB_msgpack)
 $(B)/tests/t_nngclose: $(B)/obj/tests/unit/t_nngclose.o $(NNGCLOSE_OBJS) $(COMMON_OBJS)
 $(B)/tests/t_nngclose: LDLIBS += $(LIB_nng) -lpthread
 
 # libFuzzer harness for the protocol codec.
 FUZZERS += $(B)/fuzz/fuzz_proto
-$(B)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c common/proto.c common/err.c common/proto.h \
-                      common/err.h
+$(B)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c common/proto.c common/proto_pack.c common/err.c \
+                      common/proto.h common/err.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LIB_msgpack)

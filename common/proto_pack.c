@@ -1,0 +1,146 @@
+/*
+ * proto_pack: packing half of the msgpack codec of proto.h (proto.c parses).
+ * Maps are written with exactly the keys that carry a value, in a fixed
+ * order, so the bytes are stable (docs/protocol.md shows them).
+ */
+#include "proto.h"
+#include "err.h"
+
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Length of a string in a fixed buffer that might lack its terminator. */
+static size_t bounded_len(const char *s, size_t max)
+{
+	const char *nul = memchr(s, '\0', max);
+	return nul ? (size_t)(nul - s) : max;
+}
+
+static int pack_key(msgpack_packer *pk, const char *key)
+{
+	return msgpack_pack_str_with_body(pk, key, strlen(key));
+}
+
+/* Hand the packed bytes to the caller, or free them on a packing failure. */
+static int finish(msgpack_sbuffer *sb, int failed, uint8_t **buf, size_t *len)
+{
+	if (failed || !sb->data) {
+		msgpack_sbuffer_destroy(sb);
+		return ERR_NOMEM;
+	}
+	*len = sb->size;
+	*buf = (uint8_t *)msgpack_sbuffer_release(sb);
+	return 0;
+}
+
+int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *len)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int f = 0;
+	bool pixels = !req->ping && req->pixels;
+
+	*buf = NULL;
+	*len = 0;
+	if (!req->ping && !!req->image == !!req->pixels)
+		return ERR_INVALID;
+	if (pixels &&
+	    (req->width == 0 || req->height == 0 || req->width > PROTO_MAX_SIDE ||
+	     req->height > PROTO_MAX_SIDE || req->pixels_len != (size_t)req->width * req->height))
+		return ERR_INVALID;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	f |= msgpack_pack_map(&pk, 1 + (pixels ? 3 : 1) + req->probs + req->explain);
+	f |= pack_key(&pk, "v") | msgpack_pack_uint32(&pk, PROTO_VERSION);
+	if (req->ping) {
+		f |= pack_key(&pk, "ping") | msgpack_pack_true(&pk);
+	} else if (pixels) {
+		f |= pack_key(&pk, "pixels") |
+		     msgpack_pack_bin_with_body(&pk, req->pixels, req->pixels_len);
+		f |= pack_key(&pk, "width") | msgpack_pack_uint32(&pk, req->width);
+		f |= pack_key(&pk, "height") | msgpack_pack_uint32(&pk, req->height);
+	} else {
+		f |= pack_key(&pk, "image") |
+		     msgpack_pack_bin_with_body(&pk, req->image, req->image_len);
+	}
+	if (req->probs)
+		f |= pack_key(&pk, "probs") | msgpack_pack_true(&pk);
+	if (req->explain)
+		f |= pack_key(&pk, "explain") | msgpack_pack_true(&pk);
+	return finish(&sb, f, buf, len);
+}
+
+/* worker, batch and infer_us are sent only when known (non-zero). */
+static int pack_stats(msgpack_packer *pk, const struct proto_reply *rep)
+{
+	int f = 0;
+	if (rep->worker)
+		f |= pack_key(pk, "worker") | msgpack_pack_uint32(pk, rep->worker);
+	if (rep->batch)
+		f |= pack_key(pk, "batch") | msgpack_pack_uint32(pk, rep->batch);
+	if (rep->infer_us)
+		f |= pack_key(pk, "infer_us") | msgpack_pack_uint32(pk, rep->infer_us);
+	return f;
+}
+
+static size_t stats_count(const struct proto_reply *rep)
+{
+	return (rep->worker != 0) + (rep->batch != 0) + (rep->infer_us != 0);
+}
+
+int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int f = 0;
+	size_t n = 2 + stats_count(rep);
+
+	*buf = NULL;
+	*len = 0;
+	if (rep->ok && !rep->pong && (rep->digit < 0 || rep->digit > 9))
+		return ERR_INVALID;
+	if (!rep->ok)
+		n += 2;
+	else if (rep->pong)
+		n += 1;
+	else
+		n += 2 + rep->has_probs + rep->has_input;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	f |= msgpack_pack_map(&pk, n);
+	f |= pack_key(&pk, "v") | msgpack_pack_uint32(&pk, PROTO_VERSION);
+	f |= pack_key(&pk, "ok") | (rep->ok ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk));
+	if (!rep->ok) {
+		const char *code = rep->code[0] ? rep->code : "internal";
+		f |= pack_key(&pk, "code") |
+		     msgpack_pack_str_with_body(&pk, code, bounded_len(code, sizeof rep->code));
+		f |= pack_key(&pk, "error") |
+		     msgpack_pack_str_with_body(&pk, rep->error,
+						bounded_len(rep->error, sizeof rep->error));
+	} else if (rep->pong) {
+		f |= pack_key(&pk, "pong") | msgpack_pack_true(&pk);
+	} else {
+		f |= pack_key(&pk, "digit") | msgpack_pack_uint32(&pk, (uint32_t)rep->digit);
+		f |= pack_key(&pk, "confidence") | msgpack_pack_float(&pk, rep->confidence);
+		if (rep->has_probs) {
+			f |= pack_key(&pk, "probs") | msgpack_pack_array(&pk, 10);
+			for (int i = 0; i < 10; i++)
+				f |= msgpack_pack_float(&pk, rep->probs[i]);
+		}
+		if (rep->has_input)
+			f |= pack_key(&pk, "input") |
+			     msgpack_pack_bin_with_body(&pk, rep->input, sizeof rep->input);
+	}
+	f |= pack_stats(&pk, rep);
+	return finish(&sb, f, buf, len);
+}
+
+void proto_reply_error(struct proto_reply *rep, int code, const char *msg)
+{
+	memset(rep, 0, sizeof *rep);
+	rep->ok = false;
+	snprintf(rep->code, sizeof rep->code, "%s", err_code_name(code));
+	snprintf(rep->error, sizeof rep->error, "%s", msg ? msg : "");
+}
