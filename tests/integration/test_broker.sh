@@ -11,7 +11,8 @@ if ! have_frontend || [ ! -x "$B/mnist-client" ]; then
     ok "broker # SKIP no $B/mnist-frontend or mnist-client yet"
     exit 0
 fi
-client() { "$B/mnist-client" --url "ipc://$dir/run/api.sock" "$@"; }
+# Bounded: a client that hangs (libnng close, nngclose.h) fails the check.
+client() { timeout -k 1 30 "$B/mnist-client" --url "ipc://$dir/run/api.sock" "$@"; }
 img=tests/images/png_gray8.png
 
 # too_large: --max-upload 100k takes messages up to 164 KiB, answers
