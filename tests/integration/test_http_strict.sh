@@ -47,3 +47,4 @@ check_eq "two Transfer-Encoding headers: 400" 400 "$(status_of "$r")"
 
 check "still healthy afterwards" curl -sf -o /dev/null "$FE_URL/health"
 fe_stop
+check_eq "the frontend stops cleanly (exit 0, no sanitizer report)" 0 "$?"
