@@ -18,6 +18,8 @@ $(B)/mnist-frontend: $(FRONTEND_OBJS) $(COMMON_OBJS)
 TEST_BINS += $(B)/tests/t_multipart $(B)/tests/t_metrics $(B)/tests/t_static $(B)/tests/t_framing \
              $(B)/tests/t_png_encode
 $(B)/tests/t_framing: $(B)/obj/tests/unit/t_framing.o $(B)/obj/frontend/framing.o
+TEST_BINS += $(B)/tests/t_admit
+$(B)/tests/t_admit: $(B)/obj/tests/unit/t_admit.o $(B)/obj/frontend/admit.o
 $(B)/tests/t_multipart: $(B)/obj/tests/unit/t_multipart.o $(B)/obj/frontend/multipart.o \
                         $(COMMON_OBJS)
 $(B)/tests/t_metrics: $(B)/obj/tests/unit/t_metrics.o $(B)/obj/frontend/metrics.o $(COMMON_OBJS)

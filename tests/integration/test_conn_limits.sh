@@ -25,6 +25,7 @@ curl -s "$FE_URL/metrics" >"$tmp/m.txt"
 check "the refusal is counted in mnist_rejections_total" \
     grep -q '^mnist_rejections_total{reason="connections"} [1-9]' "$tmp/m.txt"
 fe_stop
+check_eq "the frontend stops cleanly (exit 0, no sanitizer report)" 0 "$?"
 
 fe_start "$tmp/b" 0 --idle-timeout-ms 1000
 secs=$(raw idle "$FE_PORT")
@@ -32,3 +33,4 @@ echo "# idle connection closed after $secs s (--idle-timeout-ms 1000)"
 check "an idle connection is closed after --idle-timeout-ms 1000 (took $secs s)" \
     awk -v s="$secs" 'BEGIN { exit !(s != "timeout" && s >= 0.5 && s < 5.0) }'
 fe_stop
+check_eq "the frontend stops cleanly (exit 0, no sanitizer report)" 0 "$?"

@@ -21,7 +21,8 @@ uout=mnto$tag
 on_exit "userdel $uin; userdel $uout; groupdel $grp"
 groupadd "$grp" && useradd -M -N -s /usr/sbin/nologin -G "$grp" "$uin" &&
     useradd -M -N -s /usr/sbin/nologin "$uout"
-check "temporary group $grp and users $uin (member), $uout (not) created" id -u "$uin" >/dev/null
+check "temporary group $grp and users $uin (member), $uout (not) created" \
+    sh -c "id -u '$uin' >/dev/null && id -u '$uout' >/dev/null"
 
 # A run directory outside the test's private temp dir, owned by root, group
 # $grp, setgid (the socket inherits the group, as systemd's Group= gives
