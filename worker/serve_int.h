@@ -54,6 +54,7 @@ struct slot {
 	struct proto_request req; /* points into msg */
 	uint64_t cost;		  /* pixels the header claims */
 	uint64_t admitted_us;	  /* when it entered a decode lane */
+	uint64_t decode_us;	  /* how long its decode took */
 	struct proto_reply reply;
 	float input[MODEL_PIXELS]; /* the decoded 28x28 image */
 };

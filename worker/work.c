@@ -110,12 +110,13 @@ static int decode(struct server *s, struct slot *sl, char *err)
 	else
 		rc = img_gray_to_mnist(r->pixels, r->width, r->height, &s->cfg.limits, sl->input,
 				       err);
+	sl->decode_us = beat_now_us() - t0;
 	if (log_enabled(LOG_DEBUG)) {
 		const uint8_t *b = r->image ? r->image : r->pixels;
 		size_t n = r->image ? r->image_len : r->pixels_len;
 		log_debug("decode %016llx: %zu bytes, %llu pixels, %llu us, %s",
 			  (unsigned long long)fnv1a(b, n), n, (unsigned long long)sl->cost,
-			  (unsigned long long)(beat_now_us() - t0), rc ? "failed" : "ok");
+			  (unsigned long long)sl->decode_us, rc ? "failed" : "ok");
 	}
 	return rc;
 }
@@ -187,7 +188,6 @@ static void run_batch(struct server *s, int n)
 		       sizeof s->batch[i]->input);
 	model_forward(s->model, s->pixels, n, s->logits);
 	uint64_t dt = beat_now_us() - t0;
-	uint32_t infer_us = dt > UINT32_MAX ? UINT32_MAX : (uint32_t)(dt ? dt : 1);
 	for (int i = 0; i < n; i++) {
 		struct proto_reply *r = &s->batch[i]->reply;
 		float probs[MODEL_CLASSES];
@@ -201,7 +201,9 @@ static void run_batch(struct server *s, int n)
 		r->has_probs = want;
 		memcpy(r->probs, probs, sizeof probs);
 		r->batch = (uint32_t)n;
-		r->infer_us = infer_us;
+		/* this image's decode + its batch's forward */
+		uint64_t us = s->batch[i]->decode_us + dt;
+		r->infer_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)(us ? us : 1);
 	}
 	pthread_mutex_lock(&s->mu);
 	for (int i = 0; i < n; i++) {
@@ -211,7 +213,7 @@ static void run_batch(struct server *s, int n)
 	if ((uint64_t)n > s->stats.max_batch_seen)
 		s->stats.max_batch_seen = (uint64_t)n;
 	pthread_mutex_unlock(&s->mu);
-	log_debug("batch of %d images, %u us", n, infer_us);
+	log_debug("batch of %d images, %llu us", n, (unsigned long long)dt);
 }
 
 static void *compute_main(void *arg)
