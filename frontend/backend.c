@@ -20,11 +20,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PING_EVERY_MS 100 /* a ping round: one ping per worker connection */
+/* One ping in flight at a time: libnng 1.5.2 can wedge a worker's socket for
+ * good (it never redials) when it resumes from a stop with many messages
+ * queued on a connection we closed, so a stopped worker must not collect a
+ * pile of pings. Pings go every PING_ROUND_MS / workers (REQ hands each to
+ * the next pipe in turn), so every live pipe is asked about every
+ * PING_ROUND_MS, plus PING_TIMEOUT_MS when a stopped pipe holds the ping. */
+#define PING_ROUND_MS 200
 #define PING_TIMEOUT_MS 1000
 #define SILENT_MS 1000 /* no reply of any kind for this long: drop the pipe */
 #define STALE_MS 3000  /* no reply from any worker: fail calls fast */
-#define NPINGERS 16
+#define NPINGERS 1
 #define MAX_CLOSE 16 /* pipes closed per round, at most */
 #define REFUSED_LOG_MS 10000
 
@@ -348,10 +354,9 @@ static void ping_send(struct backend *b, struct pinger *p)
 	nng_ctx_send(p->ctx, p->aio);
 }
 
-/* nng thread, every PING_EVERY_MS: close the pipes that sent nothing for
- * SILENT_MS (nng's REQ then resends their requests to other workers at
- * once), then send one ping per connected pipe (REQ hands each to the next
- * ready pipe, so every live pipe gets one per round or so). */
+/* nng thread, every PING_ROUND_MS / workers: close the pipes that sent
+ * nothing for SILENT_MS (nng's REQ then resends their requests to other
+ * workers at once), then send a ping unless one is still in flight. */
 static void timer_cb(void *arg)
 {
 	struct backend *b = arg;
@@ -372,9 +377,11 @@ static void timer_cb(void *arg)
 			dead[ndead++] = peer->pipe;
 		}
 	}
-	size_t want = b->npeers + 1;
+	size_t want = b->npeers > 0 ? NPINGERS : 0;
+	nng_duration every =
+	    b->npeers > 0 ? PING_ROUND_MS / (nng_duration)b->npeers : PING_ROUND_MS;
 	for (int i = 0; i < b->npingers && (size_t)ngo < want; i++)
-		if (b->pingers[i].stage == PING_IDLE && b->npeers > 0) {
+		if (b->pingers[i].stage == PING_IDLE) {
 			b->pingers[i].stage = PING_SEND;
 			go[ngo++] = &b->pingers[i];
 		}
@@ -387,7 +394,7 @@ static void timer_cb(void *arg)
 	}
 	for (int i = 0; i < ngo; i++)
 		ping_send(b, go[i]);
-	nng_sleep_aio(PING_EVERY_MS, b->timer);
+	nng_sleep_aio(every > 10 ? every : 10, b->timer);
 }
 
 /* Listen with the socket file at 0600: only our own user may dial in. */

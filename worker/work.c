@@ -69,6 +69,26 @@ void work_admit_locked(struct server *s, struct slot *sl)
 	pthread_cond_broadcast(&s->decode);
 }
 
+/* With s->mu held: answer `unavailable` to the heavy requests that waited
+ * over SERVE_MAX_WAIT_US (the lane is FIFO: the oldest is at the head).
+ * Every decode thread and the compute thread call this at least every
+ * BEAT_IDLE_US, so a busy heavy lane sheds on time. */
+static void shed_late_locked(struct server *s)
+{
+	uint64_t now = beat_now_us();
+	char err[ERR_MAX];
+
+	while (s->heavy.head && now - s->heavy.head->admitted_us > SERVE_MAX_WAIT_US) {
+		struct slot *sl = pop(&s->heavy);
+		s->backlog -= sl->cost;
+		s->stats.rejected++;
+		err_set(err, ERR_UNAVAILABLE, "worker busy: waited over %u ms for a decode thread",
+			SERVE_MAX_WAIT_US / 1000u);
+		proto_reply_error(&sl->reply, ERR_UNAVAILABLE, err);
+		serve_reply_locked(s, sl);
+	}
+}
+
 static int max_heavy(const struct server *s)
 {
 	return s->ndecoders >= 2 ? s->ndecoders - 1 : 1;
@@ -132,9 +152,11 @@ static void *decoder_main(void *arg)
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		struct slot *sl = NULL;
+		shed_late_locked(s);
 		while (!s->quit && !(sl = take_job(s, d->index, &heavy))) {
 			beat_idle(b);
 			wait_tick(s, &s->decode);
+			shed_late_locked(s);
 		}
 		if (s->quit)
 			break;
@@ -225,6 +247,7 @@ static void *compute_main(void *arg)
 		while (!s->quit && !s->done.head) {
 			beat_idle(&s->compute_beat);
 			wait_tick(s, &s->ready);
+			shed_late_locked(s);
 		}
 		if (s->quit)
 			break;
