@@ -81,6 +81,7 @@ struct server {
 	int active;	   /* slots not idle */
 	bool stopping, quit;
 	uint32_t pipes[SERVE_MAX_PIPES]; /* open pipe ids, 0 = free */
+	uint64_t down_since_us;		 /* last pipe removed and none since, or 0 */
 	struct serve_stats stats;
 
 	/* threads (work.c) */
