@@ -7,6 +7,7 @@
  * except nng_ctx_send on a pinger and nng_sleep_aio (which only queue).
  */
 #include "backend.h"
+#include "config.h"
 #include "err.h"
 #include "log.h"
 #include "nngclose.h"
@@ -28,8 +29,9 @@
  * PING_ROUND_MS, plus PING_TIMEOUT_MS when a stopped pipe holds the ping. */
 #define PING_ROUND_MS 200
 #define PING_TIMEOUT_MS 1000
-#define SILENT_MS 1000 /* no reply of any kind for this long: drop the pipe */
-#define STALE_MS 3000  /* no reply from any worker: fail calls fast */
+/* No reply of any kind for this long: drop the pipe (MNIST_WORKER_SILENT_MS). */
+#define SILENT_MS "1000"
+#define STALE_MS 3000 /* no reply from any worker: fail calls fast */
 #define NPINGERS 1
 #define MAX_CLOSE 16 /* pipes closed per round, at most */
 #define REFUSED_LOG_MS 10000
@@ -78,6 +80,7 @@ struct backend {
 	int timeout_ms;
 	size_t max_inflight;
 	uint64_t uid; /* only pipes from this uid may serve (ipc) */
+	nng_duration silent_ms;
 	/* loop thread only */
 	struct slot **slots; /* every slot ever made, for close */
 	size_t nslots;
@@ -371,7 +374,7 @@ static void timer_cb(void *arg)
 	nng_time now = nng_clock();
 	for (size_t i = 0; i < b->npeers && ndead < MAX_CLOSE; i++) {
 		struct peer *peer = &b->peers[i];
-		if (!peer->closing && now - peer->last >= SILENT_MS) {
+		if (!peer->closing && now - peer->last >= (nng_time)b->silent_ms) {
 			peer->closing = true;
 			silent[ndead] = now - peer->last;
 			dead[ndead++] = peer->pipe;
@@ -452,6 +455,14 @@ int backend_open(const struct backend_opts *opts, h2o_loop_t *loop, struct backe
 	b->timeout_ms = opts->timeout_ms;
 	b->max_inflight = opts->max_inflight;
 	b->uid = (uint64_t)geteuid();
+	const char *silent = config_env("MNIST_WORKER_SILENT_MS", SILENT_MS);
+	unsigned long ms;
+	if (config_parse_ulong(silent, 100, 3600000, &ms) != 0) {
+		log_warn("MNIST_WORKER_SILENT_MS must be 100..3600000, got \"%s\": using %s",
+			 silent, SILENT_MS);
+		ms = strtoul(SILENT_MS, NULL, 10);
+	}
+	b->silent_ms = (nng_duration)ms;
 	atomic_init(&b->workers, 0);
 	atomic_init(&b->last_ok, 0);
 	atomic_init(&b->closing, false);
