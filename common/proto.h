@@ -12,9 +12,10 @@
  *            {"v":1, "ok":true, "pong":true, "worker":u}     answer to ping
  *            {"v":1, "ok":false, "code":str, "error":str, "worker":u?}
  *   worker = the worker's pid, batch = size of the batch this request ran in,
- *   infer_us = decode+forward time of that batch in microseconds (for logs
- *   and metrics; callers may ignore them). input = the 28x28 normalised image
- *   the model read, row-major, one byte per pixel (0 = background, 255 = ink).
+ *   infer_us = this image's decode + normalise time plus the forward time of
+ *   its batch, in microseconds (for logs and metrics; callers may ignore
+ *   them). input = the 28x28 normalised image the model read, row-major,
+ *   one byte per pixel (0 = background, 255 = ink).
  *
  * Parsing never trusts the input: wrong types, unknown versions, missing or
  * duplicate keys give ERR_BAD_REQUEST with a message. Unknown keys are
@@ -56,7 +57,7 @@ struct proto_reply {
 	uint8_t input[PROTO_INPUT_BYTES];
 	uint32_t worker;   /* pid of the worker that answered, 0 if unknown */
 	uint32_t batch;	   /* batch size the request ran in, 0 if unknown */
-	uint32_t infer_us; /* batch compute time, 0 if unknown */
+	uint32_t infer_us; /* decode + batch forward time, 0 if unknown */
 	char code[32];	   /* when !ok: "invalid_image", "unsupported_type", ... */
 	char error[256];   /* when !ok: human-readable message */
 };

@@ -7,6 +7,7 @@
  * except nng_ctx_send on a pinger and nng_sleep_aio (which only queue).
  */
 #include "backend.h"
+#include "config.h"
 #include "err.h"
 #include "log.h"
 #include "nngclose.h"
@@ -20,11 +21,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PING_EVERY_MS 100 /* a ping round: one ping per worker connection */
+/* One ping in flight at a time: libnng 1.5.2 can wedge a worker's socket for
+ * good (it never redials) when it resumes from a stop with many messages
+ * queued on a connection we closed, so a stopped worker must not collect a
+ * pile of pings. Pings go every PING_ROUND_MS / workers (REQ hands each to
+ * the next pipe in turn), so every live pipe is asked about every
+ * PING_ROUND_MS, plus PING_TIMEOUT_MS when a stopped pipe holds the ping. */
+#define PING_ROUND_MS 200
 #define PING_TIMEOUT_MS 1000
-#define SILENT_MS 1000 /* no reply of any kind for this long: drop the pipe */
-#define STALE_MS 3000  /* no reply from any worker: fail calls fast */
-#define NPINGERS 16
+/* No reply of any kind for this long: drop the pipe (MNIST_WORKER_SILENT_MS). */
+#define SILENT_MS "1000"
+#define STALE_MS 3000 /* no reply from any worker: fail calls fast */
+#define NPINGERS 1
 #define MAX_CLOSE 16 /* pipes closed per round, at most */
 #define REFUSED_LOG_MS 10000
 
@@ -72,6 +80,7 @@ struct backend {
 	int timeout_ms;
 	size_t max_inflight;
 	uint64_t uid; /* only pipes from this uid may serve (ipc) */
+	nng_duration silent_ms;
 	/* loop thread only */
 	struct slot **slots; /* every slot ever made, for close */
 	size_t nslots;
@@ -348,10 +357,9 @@ static void ping_send(struct backend *b, struct pinger *p)
 	nng_ctx_send(p->ctx, p->aio);
 }
 
-/* nng thread, every PING_EVERY_MS: close the pipes that sent nothing for
- * SILENT_MS (nng's REQ then resends their requests to other workers at
- * once), then send one ping per connected pipe (REQ hands each to the next
- * ready pipe, so every live pipe gets one per round or so). */
+/* nng thread, every PING_ROUND_MS / workers: close the pipes that sent
+ * nothing for SILENT_MS (nng's REQ then resends their requests to other
+ * workers at once), then send a ping unless one is still in flight. */
 static void timer_cb(void *arg)
 {
 	struct backend *b = arg;
@@ -366,15 +374,17 @@ static void timer_cb(void *arg)
 	nng_time now = nng_clock();
 	for (size_t i = 0; i < b->npeers && ndead < MAX_CLOSE; i++) {
 		struct peer *peer = &b->peers[i];
-		if (!peer->closing && now - peer->last >= SILENT_MS) {
+		if (!peer->closing && now - peer->last >= (nng_time)b->silent_ms) {
 			peer->closing = true;
 			silent[ndead] = now - peer->last;
 			dead[ndead++] = peer->pipe;
 		}
 	}
-	size_t want = b->npeers + 1;
+	size_t want = b->npeers > 0 ? NPINGERS : 0;
+	nng_duration every =
+	    b->npeers > 0 ? PING_ROUND_MS / (nng_duration)b->npeers : PING_ROUND_MS;
 	for (int i = 0; i < b->npingers && (size_t)ngo < want; i++)
-		if (b->pingers[i].stage == PING_IDLE && b->npeers > 0) {
+		if (b->pingers[i].stage == PING_IDLE) {
 			b->pingers[i].stage = PING_SEND;
 			go[ngo++] = &b->pingers[i];
 		}
@@ -387,7 +397,7 @@ static void timer_cb(void *arg)
 	}
 	for (int i = 0; i < ngo; i++)
 		ping_send(b, go[i]);
-	nng_sleep_aio(PING_EVERY_MS, b->timer);
+	nng_sleep_aio(every > 10 ? every : 10, b->timer);
 }
 
 /* Listen with the socket file at 0600: only our own user may dial in. */
@@ -445,6 +455,14 @@ int backend_open(const struct backend_opts *opts, h2o_loop_t *loop, struct backe
 	b->timeout_ms = opts->timeout_ms;
 	b->max_inflight = opts->max_inflight;
 	b->uid = (uint64_t)geteuid();
+	const char *silent = config_env("MNIST_WORKER_SILENT_MS", SILENT_MS);
+	unsigned long ms;
+	if (config_parse_ulong(silent, 100, 3600000, &ms) != 0) {
+		log_warn("MNIST_WORKER_SILENT_MS must be 100..3600000, got \"%s\": using %s",
+			 silent, SILENT_MS);
+		ms = strtoul(SILENT_MS, NULL, 10);
+	}
+	b->silent_ms = (nng_duration)ms;
 	atomic_init(&b->workers, 0);
 	atomic_init(&b->last_ok, 0);
 	atomic_init(&b->closing, false);

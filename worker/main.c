@@ -37,6 +37,7 @@
 #define DEFAULT_DECODE_BACKLOG "80"
 #define DECODE_BACKLOG_LIMIT 100000
 #define STOP_TIMEOUT_MS 10000
+#define STRANDED_MS 5000
 
 struct options {
 	const char *url;
@@ -157,20 +158,25 @@ static int resolve_url(const struct options *o, char *url, size_t len, char *err
 	return config_ipc_url(rundir, CONFIG_WORKERS_SOCK, url, len, err);
 }
 
-/* Wait for a signal in set. Every wd_usec/2 meanwhile (when the systemd
- * watchdog is on), send WATCHDOG=1 if every worker thread makes progress;
- * a stuck thread withholds it and systemd restarts the worker. */
+/* Wait for a signal in set; returns it, or 0 when the socket is stranded
+ * (serve.h). Every wd_usec/2 meanwhile (when the systemd watchdog is on),
+ * send WATCHDOG=1 if every worker thread makes progress; a stuck thread
+ * withholds it and systemd restarts the worker. */
 static int wait_for_signal(const sigset_t *set, struct server *srv, uint64_t wd_usec)
 {
-	struct timespec period = {(time_t)(wd_usec / 2 / 1000000u),
-				  (long)(wd_usec / 2 % 1000000u * 1000u)};
+	uint64_t tick = wd_usec && wd_usec / 2 < 1000000u ? wd_usec / 2 : 1000000u;
+	struct timespec period = {(time_t)(tick / 1000000u), (long)(tick % 1000000u * 1000u)};
 	bool warned = false;
 
 	for (;;) {
-		int sig = wd_usec ? sigtimedwait(set, NULL, &period) : sigwaitinfo(set, NULL);
+		int sig = sigtimedwait(set, NULL, &period);
 		if (sig > 0)
 			return sig;
-		if (!wd_usec || errno != EAGAIN)
+		if (errno != EAGAIN)
+			continue;
+		if (serve_stranded(srv, STRANDED_MS))
+			return 0;
+		if (!wd_usec)
 			continue;
 		if (serve_alive(srv)) {
 			sd_notify(0, "WATCHDOG=1");
@@ -239,7 +245,12 @@ int main(int argc, char **argv)
 
 	int sig = wait_for_signal(&set, srv, wd_usec);
 	sd_notify(0, "STOPPING=1");
-	log_info("signal %d: answering in-flight requests, then exiting", sig);
+	if (sig)
+		log_info("signal %d: answering in-flight requests, then exiting", sig);
+	else
+		log_error("disconnected for %d s although %s accepts connections: libnng stopped "
+			  "redialing; exiting so that a supervisor starts a fresh worker",
+			  STRANDED_MS / 1000, url);
 	rc = serve_stop(srv, STOP_TIMEOUT_MS, &st);
 	model_free(m);
 	if (!st.socket_stuck)
@@ -250,5 +261,5 @@ int main(int argc, char **argv)
 		 (unsigned long long)st.max_batch_seen, (unsigned long long)st.decodes,
 		 (unsigned long long)st.rejected, (unsigned long long)st.dropped,
 		 rc ? " (some requests were unanswered at the deadline)" : "");
-	return rc ? 1 : 0;
+	return rc || !sig ? 1 : 0;
 }

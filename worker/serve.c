@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,11 +60,15 @@ static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	}
 
 	pthread_mutex_lock(&s->mu);
+	int open = 0;
 	for (int i = 0; i < SERVE_MAX_PIPES; i++)
 		if (s->pipes[i] == want) {
 			s->pipes[i] = put;
 			break;
 		}
+	for (int i = 0; i < SERVE_MAX_PIPES; i++)
+		open += s->pipes[i] != 0;
+	s->down_since_us = open ? 0 : s->down_since_us ? s->down_since_us : beat_now_us();
 	pthread_mutex_unlock(&s->mu);
 	if (!add)
 		log_info("disconnected from %s; redialing", s->cfg.url);
@@ -352,6 +358,35 @@ fail:
 bool serve_alive(struct server *s)
 {
 	return work_alive(s);
+}
+
+/* Whether a plain connect() to the ipc socket file succeeds. */
+static bool ipc_listening(const char *url)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	const char *path = url + strlen("ipc://");
+	bool ok;
+	int fd;
+
+	if (strncmp(url, "ipc://", 6) != 0 || strlen(path) >= sizeof sa.sun_path)
+		return false;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	close(fd);
+	return ok;
+}
+
+bool serve_stranded(struct server *s, int stranded_ms)
+{
+	uint64_t since;
+
+	pthread_mutex_lock(&s->mu);
+	since = s->down_since_us;
+	pthread_mutex_unlock(&s->mu);
+	return since && beat_now_us() - since > (uint64_t)stranded_ms * 1000u &&
+	       ipc_listening(s->cfg.url);
 }
 
 /* With s->mu held: cancel every receive still waiting for a request. */

@@ -72,6 +72,13 @@ int serve_start(const struct serve_config *cfg, struct model *m, struct server *
 /* Whether every worker thread is making progress (see Liveness above). */
 bool serve_alive(struct server *s);
 
+/* Whether libnng stopped redialing: the connection has been down for
+ * stranded_ms although the frontend's ipc socket accepts connections (a
+ * libnng 1.5.2 bug can leave a socket that lost its connection in the
+ * middle of a reply unable to remove the pipe, and so to redial, for
+ * good). Only a new process recovers; tcp:// is never judged stranded. */
+bool serve_stranded(struct server *s, int stranded_ms);
+
 /* Stop receiving, answer every request already received, wait up to
  * timeout_ms for that, then close the socket and free the server. Returns 0,
  * or ERR_TIMEOUT when some requests were still unanswered at the deadline. */

@@ -54,6 +54,7 @@ struct slot {
 	struct proto_request req; /* points into msg */
 	uint64_t cost;		  /* pixels the header claims */
 	uint64_t admitted_us;	  /* when it entered a decode lane */
+	uint64_t decode_us;	  /* how long its decode took */
 	struct proto_reply reply;
 	float input[MODEL_PIXELS]; /* the decoded 28x28 image */
 };
@@ -80,6 +81,7 @@ struct server {
 	int active;	   /* slots not idle */
 	bool stopping, quit;
 	uint32_t pipes[SERVE_MAX_PIPES]; /* open pipe ids, 0 = free */
+	uint64_t down_since_us;		 /* last pipe removed and none since, or 0 */
 	struct serve_stats stats;
 
 	/* threads (work.c) */

@@ -69,6 +69,26 @@ void work_admit_locked(struct server *s, struct slot *sl)
 	pthread_cond_broadcast(&s->decode);
 }
 
+/* With s->mu held: answer `unavailable` to the heavy requests that waited
+ * over SERVE_MAX_WAIT_US (the lane is FIFO: the oldest is at the head).
+ * Every decode thread and the compute thread call this at least every
+ * BEAT_IDLE_US, so a busy heavy lane sheds on time. */
+static void shed_late_locked(struct server *s)
+{
+	uint64_t now = beat_now_us();
+	char err[ERR_MAX];
+
+	while (s->heavy.head && now - s->heavy.head->admitted_us > SERVE_MAX_WAIT_US) {
+		struct slot *sl = pop(&s->heavy);
+		s->backlog -= sl->cost;
+		s->stats.rejected++;
+		err_set(err, ERR_UNAVAILABLE, "worker busy: waited over %u ms for a decode thread",
+			SERVE_MAX_WAIT_US / 1000u);
+		proto_reply_error(&sl->reply, ERR_UNAVAILABLE, err);
+		serve_reply_locked(s, sl);
+	}
+}
+
 static int max_heavy(const struct server *s)
 {
 	return s->ndecoders >= 2 ? s->ndecoders - 1 : 1;
@@ -110,12 +130,13 @@ static int decode(struct server *s, struct slot *sl, char *err)
 	else
 		rc = img_gray_to_mnist(r->pixels, r->width, r->height, &s->cfg.limits, sl->input,
 				       err);
+	sl->decode_us = beat_now_us() - t0;
 	if (log_enabled(LOG_DEBUG)) {
 		const uint8_t *b = r->image ? r->image : r->pixels;
 		size_t n = r->image ? r->image_len : r->pixels_len;
 		log_debug("decode %016llx: %zu bytes, %llu pixels, %llu us, %s",
 			  (unsigned long long)fnv1a(b, n), n, (unsigned long long)sl->cost,
-			  (unsigned long long)(beat_now_us() - t0), rc ? "failed" : "ok");
+			  (unsigned long long)sl->decode_us, rc ? "failed" : "ok");
 	}
 	return rc;
 }
@@ -131,9 +152,11 @@ static void *decoder_main(void *arg)
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		struct slot *sl = NULL;
+		shed_late_locked(s);
 		while (!s->quit && !(sl = take_job(s, d->index, &heavy))) {
 			beat_idle(b);
 			wait_tick(s, &s->decode);
+			shed_late_locked(s);
 		}
 		if (s->quit)
 			break;
@@ -198,7 +221,6 @@ static void run_batch(struct server *s, int n)
 		       sizeof s->batch[i]->input);
 	model_forward(s->model, s->pixels, n, s->logits);
 	uint64_t dt = beat_now_us() - t0;
-	uint32_t infer_us = dt > UINT32_MAX ? UINT32_MAX : (uint32_t)(dt ? dt : 1);
 	for (int i = 0; i < n; i++) {
 		struct proto_reply *r = &s->batch[i]->reply;
 		float probs[MODEL_CLASSES];
@@ -212,7 +234,9 @@ static void run_batch(struct server *s, int n)
 		r->has_probs = want;
 		memcpy(r->probs, probs, sizeof probs);
 		r->batch = (uint32_t)n;
-		r->infer_us = infer_us;
+		/* this image's decode + its batch's forward */
+		uint64_t us = s->batch[i]->decode_us + dt;
+		r->infer_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)(us ? us : 1);
 		if (s->batch[i]->req.explain)
 			explain_input(s->batch[i]->input, r);
 	}
@@ -224,7 +248,7 @@ static void run_batch(struct server *s, int n)
 	if ((uint64_t)n > s->stats.max_batch_seen)
 		s->stats.max_batch_seen = (uint64_t)n;
 	pthread_mutex_unlock(&s->mu);
-	log_debug("batch of %d images, %u us", n, infer_us);
+	log_debug("batch of %d images, %llu us", n, (unsigned long long)dt);
 }
 
 static void *compute_main(void *arg)
@@ -236,6 +260,7 @@ static void *compute_main(void *arg)
 		while (!s->quit && !s->done.head) {
 			beat_idle(&s->compute_beat);
 			wait_tick(s, &s->ready);
+			shed_late_locked(s);
 		}
 		if (s->quit)
 			break;

@@ -191,6 +191,8 @@ check "a client that leaves before its answer does not disturb the frontend" wai
 check_eq "next request served" 6 "$(curl -s -F "file=@$IMG" "$url/predict" | jq -r .digit)"
 
 # --- SIGTERM drains a request in flight -------------------------------------
+# hold_request keeps a stopped worker connected: no 1 s silence rule here.
+export MNIST_WORKER_SILENT_MS=60000
 kill -TERM "$fe_pid"; wait_exit 15 "$fe_pid"
 restart_frontend --max-inflight 1
 check "healthy again" wait_for 10 healthy

@@ -92,7 +92,9 @@ fe_start "$tmp/b" 0
 run_newman "no worker" --folder Unavailable
 fe_stop
 
-# 504: a worker that is connected but stopped.
+# 504: a worker that is connected but stopped (kept connected: the frontend
+# would drop a pipe silent for 1 s, before newman starts).
+export MNIST_WORKER_SILENT_MS=60000
 fe_start "$tmp/c" 0 --timeout-ms 300
 RUNTIME_DIRECTORY=$tmp/c/run MNIST_WEIGHTS=$FE_WEIGHTS "$B/mnist-worker" >"$tmp/worker.log" 2>&1 &
 wpid=$!
