@@ -98,60 +98,74 @@ static void generic_quantize(const float *x, size_t n, float inv_scale, int zp, 
 	}
 }
 
-/* Column j of a packed linear weight, k index e. */
-static int8_t packed_w(const int8_t *wp, int n, int k, int j, int e)
+static void store_row(const struct kern_q_epi *e, const int32_t *acc, int c, int pw, float *y,
+		      uint8_t *yq)
 {
-	int c = j / KERN_Q_PANEL * KERN_Q_PANEL;
-	int pw = n - c < KERN_Q_PANEL ? n - c : KERN_Q_PANEL;
-	return wp[(size_t)c * k + ((size_t)(e / 4) * pw + (j - c)) * 4 + e % 4];
+	for (int j = 0; j < pw; j++) {
+		if (yq)
+			yq[c + j] = to_code(fmaf((float)acc[j], e->scale[c + j], e->off[c + j]));
+		else
+			y[c + j] = epi_float(e, c + j, acc[j]);
+	}
 }
 
 static void generic_linear(const uint8_t *x, int m, int k, const int8_t *wp, int n,
 			   const struct kern_q_epi *e, float *y, uint8_t *yq)
 {
-	for (int i = 0; i < m; i++)
-		for (int j = 0; j < n; j++) {
-			int32_t acc = e->acc0 ? e->acc0[j] : 0;
-			for (int t = 0; t < k; t++)
-				acc += (int32_t)x[(size_t)i * k + t] * packed_w(wp, n, k, j, t);
-			if (yq)
-				yq[(size_t)i * n + j] =
-				    to_code(fmaf((float)acc, e->scale[j], e->off[j]));
-			else
-				y[(size_t)i * n + j] = epi_float(e, j, acc);
+	int32_t acc[KERN_Q_PANEL];
+	for (int c = 0; c < n; c += KERN_Q_PANEL) {
+		int pw = n - c < KERN_Q_PANEL ? n - c : KERN_Q_PANEL;
+		const int8_t *panel = wp + (size_t)c * k;
+		for (int i = 0; i < m; i++) {
+			const uint8_t *xr = x + (size_t)i * k;
+			for (int j = 0; j < pw; j++)
+				acc[j] = e->acc0 ? e->acc0[c + j] : 0;
+			for (int g = 0; g < k / 4; g++)
+				for (int j = 0; j < pw; j++)
+					for (int t = 0; t < 4; t++)
+						acc[j] += (int32_t)xr[4 * g + t] *
+							  panel[((size_t)g * pw + j) * 4 + t];
+			store_row(e, acc, c, pw, y ? y + (size_t)i * n : NULL,
+				  yq ? yq + (size_t)i * n : NULL);
 		}
+	}
 }
 
-/* The int32 sum of output pixel (y, x) of the padded input, channel co. */
-static int32_t conv_at(const uint8_t *in, int wp2, int cin, const int8_t *wp, int cout,
-		       const struct kern_q_epi *e, int y, int x, int co)
+/* The int32 sums of output pixel (y, x) of the padded input, all channels. */
+static void conv_at(const uint8_t *in, int wp2, int cin, const int8_t *wp, int cout,
+		    const struct kern_q_epi *e, int y, int x, int32_t *acc)
 {
-	int32_t acc = e->acc0 ? e->acc0[co] : 0;
+	for (int co = 0; co < cout; co++)
+		acc[co] = e->acc0 ? e->acc0[co] : 0;
 	for (int t = 0; t < 9; t++) {
 		const uint8_t *px = in + ((size_t)(y + t / 3) * wp2 + x + t % 3) * cin;
-		for (int ci = 0; ci < cin; ci++)
-			acc += (int32_t)px[ci] *
-			       wp[(((size_t)t * (cin / 4) + ci / 4) * cout + co) * 4 + ci % 4];
+		for (int g = 0; g < cin / 4; g++) {
+			const int8_t *w = wp + ((size_t)t * (cin / 4) + g) * cout * 4;
+			for (int co = 0; co < cout; co++)
+				for (int u = 0; u < 4; u++)
+					acc[co] += (int32_t)px[4 * g + u] * w[co * 4 + u];
+		}
 	}
-	return acc;
 }
 
 static void generic_conv3x3_pool(const uint8_t *in, int h, int w, int cin, const int8_t *wp,
 				 int cout, const struct kern_q_epi *e, uint8_t *out, int out_pad)
 {
+	enum { CMAX = 256 };
+	int32_t best[CMAX], acc[CMAX];
 	int oh = h / 2, ow = w / 2, orow = ow + 2 * out_pad;
 	for (int y = 0; y < oh; y++)
-		for (int x = 0; x < ow; x++)
-			for (int co = 0; co < cout; co++) {
-				int32_t best = INT32_MIN;
-				for (int q = 0; q < 4; q++) {
-					int32_t a = conv_at(in, w + 2, cin, wp, cout, e,
-							    2 * y + q / 2, 2 * x + q % 2, co);
-					best = a > best ? a : best;
-				}
-				out[((size_t)(y + out_pad) * orow + x + out_pad) * cout + co] =
-				    to_code(fmaf((float)best, e->scale[co], e->off[co]));
+		for (int x = 0; x < ow; x++) {
+			for (int q = 0; q < 4; q++) {
+				conv_at(in, w + 2, cin, wp, cout, e, 2 * y + q / 2, 2 * x + q % 2,
+					acc);
+				for (int co = 0; co < cout; co++)
+					best[co] = q == 0 || acc[co] > best[co] ? acc[co] : best[co];
 			}
+			uint8_t *o = out + ((size_t)(y + out_pad) * orow + x + out_pad) * cout;
+			for (int co = 0; co < cout; co++)
+				o[co] = to_code(fmaf((float)best[co], e->scale[co], e->off[co]));
+		}
 }
 
 void kern_q_quantize(const float *x, size_t n, float inv_scale, int zp, uint8_t *q)

@@ -15,11 +15,13 @@ $(B)/obj/worker/engine/kernels_int8_avxvnni.o: CFLAGS += -O3 -mavxvnni -mavx2 -m
 ENGINE_LIBS := $(LIB_blas) $(LIB_jansson)
 $(B)/obj/worker/engine/%.o: CFLAGS += $(filter -I%,$(LIB_blas))
 
-TEST_BINS += $(B)/tests/t_sft $(B)/tests/t_kernels $(B)/tests/t_model
+TEST_BINS += $(B)/tests/t_sft $(B)/tests/t_kernels $(B)/tests/t_kernels_int8 $(B)/tests/t_model
 $(B)/tests/t_sft: $(B)/obj/tests/unit/t_sft.o $(B)/obj/worker/engine/sft.o $(COMMON_OBJS)
 $(B)/tests/t_sft: LDLIBS += $(LIB_jansson)
 $(B)/tests/t_kernels: $(B)/obj/tests/unit/t_kernels.o $(ENGINE_OBJS) $(COMMON_OBJS)
 $(B)/tests/t_kernels: LDLIBS += $(ENGINE_LIBS)
+$(B)/tests/t_kernels_int8: $(B)/obj/tests/unit/t_kernels_int8.o $(ENGINE_OBJS) $(COMMON_OBJS)
+$(B)/tests/t_kernels_int8: LDLIBS += $(ENGINE_LIBS)
 $(B)/tests/t_model: $(B)/obj/tests/unit/t_model.o $(ENGINE_OBJS) $(COMMON_OBJS)
 $(B)/tests/t_model: LDLIBS += $(ENGINE_LIBS)
 
