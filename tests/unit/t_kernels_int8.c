@@ -105,7 +105,7 @@ static void test_conv(int h, int w, int cin, int cout, int out_pad, const char *
 	int oh = h / 2, ow = w / 2, orow = ow + 2 * out_pad;
 	size_t outb = (size_t)(oh + 2 * out_pad) * orow * cout;
 	layer_make(&l, (h + 2) * (w + 2), cin, cout * 9, 1); /* x, w big enough */
-	for (int y = 0; y < h + 2; y++) /* zero border: padding */
+	for (int y = 0; y < h + 2; y++)			     /* zero border: padding */
 		for (int x = 0; x < w + 2; x++)
 			if (y == 0 || x == 0 || y == h + 1 || x == w + 1)
 				memset(l.x + ((size_t)y * (w + 2) + x) * cin, 0, (size_t)cin);
@@ -124,9 +124,13 @@ static void test_conv(int h, int w, int cin, int cout, int out_pad, const char *
 					int32_t acc = l.acc0[co];
 					for (int ci = 0; ci < cin; ci++)
 						for (int t = 0; t < 9; t++)
-							acc += (int32_t)l.x[((size_t)(y + t / 3) * (w + 2) +
-									     x + t % 3) * cin + ci] *
-							       l.w[((size_t)co * cin + ci) * 9 + t];
+							acc +=
+							    (int32_t)
+								l.x[((size_t)(y + t / 3) * (w + 2) +
+								     x + t % 3) *
+									cin +
+								    ci] *
+							    l.w[((size_t)co * cin + ci) * 9 + t];
 					/* epilogue first, then the pool: the kernel pools first */
 					int c = ref_code(fmaf((float)acc, l.scale[co], l.off[co]));
 					best = c > best ? c : best;

@@ -160,7 +160,8 @@ static void generic_conv3x3_pool(const uint8_t *in, int h, int w, int cin, const
 				conv_at(in, w + 2, cin, wp, cout, e, 2 * y + q / 2, 2 * x + q % 2,
 					acc);
 				for (int co = 0; co < cout; co++)
-					best[co] = q == 0 || acc[co] > best[co] ? acc[co] : best[co];
+					best[co] =
+					    q == 0 || acc[co] > best[co] ? acc[co] : best[co];
 			}
 			uint8_t *o = out + ((size_t)(y + out_pad) * orow + x + out_pad) * cout;
 			for (int co = 0; co < cout; co++)

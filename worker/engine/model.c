@@ -205,9 +205,9 @@ static int open_weights(const char *path, enum model_precision want, struct sft 
 	int is_int8 = sft_has(*f, "conv2.weight_q");
 	*prec = is_int8 ? MODEL_INT8 : MODEL_FP32;
 	if (want == MODEL_FP32 && is_int8)
-		return err_set(err, ERR_INVALID,
-			       "%s: int8 weights (weights/quantize.py); fp32 needs the float32 file",
-			       path);
+		return err_set(
+		    err, ERR_INVALID,
+		    "%s: int8 weights (weights/quantize.py); fp32 needs the float32 file", path);
 	if (want == MODEL_FP32 || is_int8)
 		return 0;
 	if (model_int8_path(path, q, sizeof q) < 0)

@@ -45,7 +45,7 @@ struct qlinear {
 };
 
 struct layer {
-	struct linear in, out, ff1, ff2;    /* fp32 */
+	struct linear in, out, ff1, ff2;      /* fp32 */
 	struct qlinear qin, qout, qff1, qff2; /* int8 */
 	float *n1g, *n1b, *n2g, *n2b;
 };

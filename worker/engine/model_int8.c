@@ -59,10 +59,12 @@ static int load_q(struct model *m, const struct sft *f, const char *wname, const
 		return rc;
 	for (int j = 0; j < n; j++)
 		if (!positive(l->scale[j]))
-			return err_set(err, ERR_INVALID, "tensor '%s': scale %d is not positive",
-				       sn, j);
+			return err_set(err, ERR_INVALID,
+				       "%s: tensor '%s': scale %d is not positive", sft_path(f), sn,
+				       j);
 	if (!positive(l->in_scale))
-		return err_set(err, ERR_INVALID, "tensor '%s': not positive", sname);
+		return err_set(err, ERR_INVALID, "%s: tensor '%s': not positive", sft_path(f),
+			       sname);
 	l->in_inv = 1.0f / l->in_scale;
 	for (int j = 0; j < n; j++) {
 		int32_t s = 0;
@@ -138,8 +140,8 @@ int model_int8_load(struct model *m, const struct sft *f, void *tmp, char *err)
 		rc = load_q(m, f, "fc1.weight", "fc1.bias", "fc1.input_scale", 128, fc1, 2,
 			    &m->qfc1, tmp, err);
 	if (rc == 0)
-		rc = load_q(m, f, "fc2.weight", "fc2.bias", "fc2.input_scale", 0, fc2, 2,
-			    &m->qfc2, tmp, err);
+		rc = load_q(m, f, "fc2.weight", "fc2.bias", "fc2.input_scale", 0, fc2, 2, &m->qfc2,
+			    tmp, err);
 	if (rc < 0)
 		return rc;
 	/* conv2's codes are proj's input, linear1's linear2's, fc1's fc2's. */
@@ -171,8 +173,7 @@ static void qlinear(const struct qlinear *l, const uint8_t *x, int rows, float *
 }
 
 /* rows of floats x, quantised as l's input, through l into floats y. */
-static void qlinear_f(struct model *m, const struct qlinear *l, const float *x, int rows,
-		      float *y)
+static void qlinear_f(struct model *m, const struct qlinear *l, const float *x, int rows, float *y)
 {
 	kern_q_quantize(x, (size_t)rows * l->k, l->in_inv, l->in_zp, m->xq);
 	qlinear(l, m->xq, rows, y, NULL);

@@ -290,13 +290,18 @@ void sft_close(struct sft *f)
 	free(f);
 }
 
+const char *sft_path(const struct sft *f)
+{
+	return f->path;
+}
+
 size_t sft_count(const struct sft *f)
 {
 	return f->n;
 }
 
-int sft_get(const struct sft *f, const char *name, const char *dtype, const size_t *shape,
-	    int ndim, const void **data, char *err)
+int sft_get(const struct sft *f, const char *name, const char *dtype, const size_t *shape, int ndim,
+	    const void **data, char *err)
 {
 	const struct tensor *t = NULL;
 	for (size_t i = 0; i < f->n && !t; i++)
