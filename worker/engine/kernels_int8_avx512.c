@@ -11,7 +11,13 @@
 typedef __m512i vi;
 typedef __m512 vf;
 #define qload(p) _mm512_loadu_si512((const void *)(p))
-#define qdp _mm512_dpbusd_epi32
+/* vpdpbusd through asm: with the intrinsic GCC 12 copies every accumulator
+ * around each instruction and spills them (measured 2.5x slower). */
+static inline __attribute__((always_inline)) __m512i qdp(__m512i acc, __m512i a, __m512i w)
+{
+	__asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(w));
+	return acc;
+}
 #define qzero _mm512_setzero_si512
 #define qload_i32(p) _mm512_loadu_si512((const void *)(p))
 #define qmax_i32 _mm512_max_epi32

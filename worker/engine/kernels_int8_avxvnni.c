@@ -11,7 +11,13 @@
 typedef __m256i vi;
 typedef __m256 vf;
 #define qload(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
-#define qdp _mm256_dpbusd_avx_epi32
+/* vpdpbusd through asm, as in kernels_int8_avx512.c; {vex}: the AVX-VNNI
+ * encoding, not AVX-512 VNNI's EVEX one. */
+static inline __attribute__((always_inline)) __m256i qdp(__m256i acc, __m256i a, __m256i w)
+{
+	__asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(a), "x"(w));
+	return acc;
+}
 #define qzero _mm256_setzero_si256
 #define qload_i32(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
 #define qmax_i32 _mm256_max_epi32
