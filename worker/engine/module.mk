@@ -29,3 +29,11 @@ $(B)/tests/t_model: LDLIBS += $(ENGINE_LIBS)
 bench: $(B)/tests/bench_engine
 $(B)/tests/bench_engine: $(B)/obj/tests/bench/bench_engine.o $(ENGINE_OBJS) $(COMMON_OBJS)
 $(B)/tests/bench_engine: LDLIBS += $(ENGINE_LIBS)
+
+# make weights-int8: the int8 engine's weights from the float32 ones,
+# calibrated on TRAIN (weights/quantize.py; about 2 min on 2 cores). The
+# result is committed; tests/python/test_int8.py checks it is this output.
+.PHONY: weights-int8
+weights-int8: data
+	OPENBLAS_NUM_THREADS=1 /usr/bin/python3 weights/quantize.py $(DATA) $(WEIGHTS) \
+	    weights/model-int8.safetensors
