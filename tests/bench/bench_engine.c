@@ -227,8 +227,7 @@ static void bench_vnni_peak(void)
 	volatile int sink = 0;
 	for (int isa = 0; isa < 2; isa++) {
 		int lanes = isa ? 16 : 8;
-		if (isa ? !__builtin_cpu_supports("avx512vnni")
-			: !__builtin_cpu_supports("avxvnni"))
+		if (!kern_q_cpu_supports(isa ? KERN_Q_AVX512VNNI : KERN_Q_AVXVNNI))
 			continue;
 		double best = 0;
 		for (int r = 0; r < 5; r++) {

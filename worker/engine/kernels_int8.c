@@ -8,6 +8,9 @@
 
 #include <math.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 static int cpu_avx512vnni(void)
 {
@@ -19,14 +22,29 @@ static int cpu_avx512vnni(void)
 #endif
 }
 
+/* AVX-VNNI is CPUID leaf 7, sub-leaf 1, EAX bit 4 (clang 14 has no
+ * __builtin_cpu_supports name for it); AVX2 support implies the OS saves
+ * the ymm registers. */
 static int cpu_avxvnni(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
+	unsigned a, b, c, d;
 	__builtin_cpu_init();
-	return __builtin_cpu_supports("avxvnni") && __builtin_cpu_supports("avx2");
+	if (!__builtin_cpu_supports("avx2") || !__get_cpuid_count(7, 1, &a, &b, &c, &d))
+		return 0;
+	return (a >> 4) & 1;
 #else
 	return 0;
 #endif
+}
+
+int kern_q_cpu_supports(enum kern_q_isa isa)
+{
+	switch (isa) {
+	case KERN_Q_AVX512VNNI: return cpu_avx512vnni();
+	case KERN_Q_AVXVNNI: return cpu_avxvnni();
+	default: return 1;
+	}
 }
 
 int kern_q_cpu_has_vnni(void)

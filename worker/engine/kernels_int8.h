@@ -36,6 +36,8 @@ enum kern_q_isa kern_q_isa(void);
 const char *kern_q_isa_name(enum kern_q_isa isa);
 /* 1 if this CPU has a VNNI variant (so int8 beats fp32), else 0. */
 int kern_q_cpu_has_vnni(void);
+/* 1 if this CPU can run variant isa (KERN_Q_GENERIC: always). */
+int kern_q_cpu_supports(enum kern_q_isa isa);
 
 /* The epilogue of a layer: per output channel n, acc starts at acc0[n]
  * (NULL: 0), v = fmaf(acc, scale[n], off[n]). relu applies to float
