@@ -246,6 +246,7 @@ int model_open(const char *path, const struct model_opts *o, struct model **out,
 	m->mem_len = floats_needed(b) * sizeof(float);
 	if (m->precision == MODEL_INT8)
 		m->mem_len += model_int8_bytes(b);
+	m->mem_len = (m->mem_len + 63) & ~(size_t)63; /* aligned_alloc wants a multiple */
 	m->mem = aligned_alloc(64, m->mem_len);
 	tmp = malloc((size_t)3 * D * D * sizeof *tmp); /* largest PyTorch tensor */
 	if (!m->mem || !tmp) {
