@@ -259,14 +259,21 @@ void kern_attention(const float *qkv, int t, int d, int heads, float *scratch, f
 		generic_attention(qkv, t, d, heads, scratch, out);
 }
 
-/* restrict: lets GCC vectorise at -O2 without a run-time overlap check. */
+/* restrict and the constant 16-wide inner loop let GCC vectorise at -O2
+ * (its cheapest cost model wants no overlap check and no remainder loop). */
 void kern_meanpool(const float *restrict x, int t, int d, float *restrict out)
 {
+	int e0 = d - d % 16;
 	for (int e = 0; e < d; e++)
 		out[e] = 0.0f;
-	for (int i = 0; i < t; i++)
-		for (int e = 0; e < d; e++)
-			out[e] += x[(size_t)i * d + e];
+	for (int i = 0; i < t; i++) {
+		const float *restrict row = x + (size_t)i * d;
+		for (int e = 0; e < e0; e += 16)
+			for (int u = 0; u < 16; u++)
+				out[e + u] += row[e + u];
+		for (int e = e0; e < d; e++)
+			out[e] += row[e];
+	}
 	for (int e = 0; e < d; e++)
 		out[e] /= (float)t;
 }

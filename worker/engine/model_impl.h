@@ -79,6 +79,9 @@ int model_load_vec(struct model *m, const struct sft *f, const char *name, int n
 int model_load_conv(struct model *m, const struct sft *f, const char *name, int cin, int cout,
 		    float **w, float **b, float *tmp, char *err);
 
+/* x += pos over one image's TOK x D tokens (pos_embed). */
+void model_add_pos(float *x, const float *pos);
+
 /* Normalise one image of pixels and run conv1 + ReLU + pool into m->pool1. */
 void model_conv1(struct model *m, const float *pixels);
 

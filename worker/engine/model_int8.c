@@ -206,12 +206,8 @@ void model_int8_forward(struct model *m, const float *pixels, int nb, float *log
 				    m->tokq + (size_t)i * TOK * C2, 0);
 	}
 	qlinear(&m->qproj, m->tokq, nb * TOK, m->x, NULL);
-	for (int i = 0; i < nb; i++) {
-		float *restrict x = m->x + (size_t)i * TOK * D; /* restrict: vectorised */
-		const float *restrict pos = m->pos;
-		for (int j = 0; j < TOK * D; j++)
-			x[j] += pos[j];
-	}
+	for (int i = 0; i < nb; i++)
+		model_add_pos(m->x + (size_t)i * TOK * D, m->pos);
 	for (int k = 0; k < LAYERS; k++)
 		encoder_layer(m, &m->layers[k], nb);
 	for (int i = 0; i < nb; i++)
