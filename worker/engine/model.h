@@ -7,9 +7,9 @@
  *   int8  conv2 and every linear layer in int8 with int32 sums, the rest in
  *         float32, from the self-contained file weights/quantize.py makes
  *         (weights/model-int8.safetensors); weights/quantize.py also holds
- *         the numpy reference of its arithmetic. 2-2.7x faster than fp32
- *         on CPUs with AVX-512 VNNI or AVX-VNNI (docs/BENCHMARKS.md);
- *         runs (slowly, plain C) on any x86-64.
+ *         the numpy reference of its arithmetic. About 2x as fast as fp32
+ *         (1.9-2.7x measured, docs/BENCHMARKS.md) on CPUs with AVX-512
+ *         VNNI or AVX-VNNI; runs (slowly, plain C) on any x86-64.
  *
  * model_open() reads the weights, checks every tensor by name, dtype and
  * shape, and packs them into the layout the kernels want; it also
