@@ -2,18 +2,27 @@
  * mnist-eval: accuracy of the C engine on the TEST split, overall and per
  * digit, from the raw pixels that `make data` writes (no image decoding).
  *
- *   mnist-eval [--weights PATH] [--data DIR] [--batch N] [--isa ISA]
+ *   mnist-eval [--weights PATH] [--data DIR] [--batch N] [--isa ISA] [--precision P]
  *   mnist-eval [--weights PATH] --batch N --raw IN.f32 --out OUT.f32 [--isa ISA]
+ *              [--precision P]
  *
+ * The first form prints "accuracy A% (right/total)", one line per digit, and
+ * "throughput: N images/s (batch B, 1 thread)": the TEST split through
+ * model_forward() in batches of B (default 32), wall clock.
  * The second form is for tests: it reads N x 784 float32 pixels from IN,
  * runs them through model_forward() in batches of N and writes N x 10
  * float32 logits to OUT. --isa generic|avx2|avx512 forces a kernel variant
  * (at most what the CPU has), so tests can check each one end to end.
+ * --precision fp32|int8|auto (default $MNIST_PRECISION, else auto: int8 on
+ * a CPU with VNNI) picks the engine (worker/engine/model.h); with int8,
+ * --weights may name the float32 file (its -int8 sibling is read) or the
+ * int8 file itself.
  */
 #include "config.h"
 #include "err.h"
 #include "file.h"
 #include "kernels.h"
+#include "kernels_int8.h"
 #include "model.h"
 
 #include <errno.h>
@@ -21,10 +30,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct opts {
 	const char *weights, *data, *raw, *out, *isa;
 	int batch;
+	enum model_precision precision;
 };
 
 #define MAX_FILE ((size_t)1 << 30) /* far above the TEST split (31 MB) */
@@ -122,13 +133,22 @@ static int run_eval(struct model *m, const struct opts *o, char *err)
 		rc = err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	model_forward(m, pix, (int)n, logits);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
 	for (size_t i = 0; i < n; i++) {
 		float probs[MODEL_CLASSES];
 		pred[i] = model_softmax(logits + i * MODEL_CLASSES, probs);
 	}
-	printf("weights %s, %zu TEST images from %s\n", o->weights, n, o->data);
+	printf("weights %s, %s engine (%s kernels), %zu TEST images from %s\n", o->weights,
+	       model_precision_name(model_precision(m)),
+	       model_precision(m) == MODEL_INT8 ? kern_q_isa_name(kern_q_isa())
+						: kern_isa_name(kern_init()),
+	       n, o->data);
 	report(lab, pred, n);
+	printf("throughput: %.0f images/s (batch %d, 1 thread)\n", (double)n / secs, o->batch);
 out:
 	free(pred);
 	free(logits);
@@ -142,7 +162,8 @@ static int usage(void)
 	fprintf(stderr, "usage: mnist-eval [--weights PATH] [--data DIR] [--batch N] [--isa ISA]\n"
 			"       mnist-eval [--weights PATH] --batch N --raw IN.f32 --out OUT.f32 "
 			"[--isa ISA]\n"
-			"ISA: generic, avx2 or avx512 (default: the best this CPU has)\n");
+			"ISA: generic, avx2 or avx512 (default: the best this CPU has)\n"
+			"--precision fp32, int8 or auto (default $MNIST_PRECISION, else auto)\n");
 	return 2;
 }
 
@@ -151,6 +172,8 @@ static int parse(int argc, char **argv, struct opts *o)
 	o->weights = CONFIG_DEFAULT_WEIGHTS;
 	o->data = "build/data";
 	o->batch = 32;
+	if (model_precision_parse(config_env("MNIST_PRECISION", "auto"), &o->precision) < 0)
+		return -1;
 	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		unsigned long b;
@@ -166,6 +189,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->out = v;
 		else if (strcmp(a, "--isa") == 0)
 			o->isa = v;
+		else if (strcmp(a, "--precision") == 0 &&
+			 model_precision_parse(v, &o->precision) == 0)
+			continue;
 		else if (strcmp(a, "--batch") == 0 && config_parse_ulong(v, 1, 4096, &b) == 0)
 			o->batch = (int)b;
 		else
@@ -184,7 +210,8 @@ int main(int argc, char **argv)
 	struct model *m = NULL;
 	if (parse(argc, argv, &o) < 0)
 		return usage();
-	int rc = model_load(o.weights, o.batch, &m, err);
+	struct model_opts mo = {.max_batch = o.batch, .precision = o.precision};
+	int rc = model_open(o.weights, &mo, &m, err);
 	if (rc == 0 && o.isa)
 		kern_use(strcmp(o.isa, "avx512") == 0 ? KERN_AVX512
 			 : strcmp(o.isa, "avx2") == 0 ? KERN_AVX2

@@ -2,7 +2,7 @@
  * mnist-predict: the worker's pipeline (img_to_mnist, model_forward,
  * model_softmax) on image files, offline.
  *
- *   mnist-predict [--weights PATH] [--dump OUT.f32] FILE...
+ *   mnist-predict [--weights PATH] [--precision P] [--dump OUT.f32] FILE...
  *   mnist-predict --bench N FILE...
  *
  * Prints "FILE DIGIT CONFIDENCE" per readable image; a bad file prints
@@ -12,8 +12,11 @@
  * status is 1. --dump writes the normalised 28x28 inputs (N x 784 float32,
  * zeros for failed files) for tests and debugging. --bench N times
  * img_to_mnist() (decode + normalise, no model) N times per file and prints
- * the median and the minimum, for make bench.
+ * the median and the minimum, for make bench. --precision fp32|int8|auto
+ * (default $MNIST_PRECISION, else auto) picks the engine as model_open()
+ * says (worker/engine/model.h).
  */
+#include "config.h"
 #include "err.h"
 #include "file.h"
 #include "image.h"
@@ -90,13 +93,15 @@ static int bench(const char *path, int reps, char *err)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: mnist-predict [--weights PATH] [--dump OUT.f32] FILE...\n"
+	fprintf(stderr, "usage: mnist-predict [--weights PATH] [--precision fp32|int8|auto] "
+			"[--dump OUT.f32] FILE...\n"
 			"       mnist-predict --bench N FILE...\n");
 }
 
 struct opts {
 	const char *weights, *dump;
 	long reps;
+	enum model_precision precision;
 	int first; /* index of the first FILE */
 };
 
@@ -105,12 +110,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	int i;
 	o->weights = "weights/model.safetensors", o->dump = NULL, o->reps = 0;
+	if (model_precision_parse(config_env("MNIST_PRECISION", "auto"), &o->precision) < 0)
+		return 2;
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
 		} else if (strcmp(argv[i], "--weights") == 0 && i + 1 < argc) {
 			o->weights = argv[++i];
+		} else if (strcmp(argv[i], "--precision") == 0 && i + 1 < argc) {
+			if (model_precision_parse(argv[++i], &o->precision) < 0)
+				return 2;
 		} else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc) {
 			o->dump = argv[++i];
 		} else if (strcmp(argv[i], "--bench") == 0 && i + 1 < argc) {
@@ -173,7 +183,8 @@ int main(int argc, char **argv)
 	}
 	if (o.reps > 0)
 		return run_bench(&o, argc, argv);
-	if (model_load(o.weights, 1, &m, err) < 0) {
+	struct model_opts mo = {.max_batch = 1, .precision = o.precision};
+	if (model_open(o.weights, &mo, &m, err) < 0) {
 		fprintf(stderr, "mnist-predict: %s\n", err);
 		return 1;
 	}

@@ -9,14 +9,19 @@ section() {
     echo "== $1"
 }
 
-# Engine: C forward vs PyTorch on one thread, and the OpenBLAS sgemm peak.
+# Engine: C forward, fp32 and int8 in the same run (int8 / fp32 speedups),
+# vs PyTorch on one thread, and the OpenBLAS sgemm, FMA and VNNI peaks.
 if section engine; then
     W=${WEIGHTS:-weights/model.safetensors}
     # Other work on the machine skews every figure: say how busy it was.
     echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
     OPENBLAS_NUM_THREADS=1 "$B/tests/bench_engine" --weights "$W"
-    # The same with the AVX2 kernels, as on a host without AVX-512.
+    # The same with the AVX2 / AVX-VNNI kernels, as on a host without AVX-512.
     OPENBLAS_NUM_THREADS=1 "$B/tests/bench_engine" --weights "$W" --isa avx2 --no-sgemm
+    # mnist-eval's own throughput line for each precision (whole TEST split).
+    for p in fp32 int8; do
+        "$B/mnist-eval" --weights "$W" --precision $p | grep -E '^(weights|accuracy|throughput)'
+    done
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tests/bench/bench_engine.py "$W"
     echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi

@@ -1,19 +1,26 @@
 /*
- * bench_engine: in-process forward pass of the C engine on one thread, and
- * the best single-core OpenBLAS sgemm rate as the practical peak, and the
- * core's FMA peak (a register-only AVX-512 / AVX2 FMA loop). Run by
- * tests/bench/bench.sh (make bench), never by make test.
+ * bench_engine: in-process forward pass of the C engine on one thread, fp32
+ * and int8 in the same run, and the best single-core OpenBLAS sgemm rate
+ * as the practical peak, and the core's FMA and VNNI peaks (register-only
+ * AVX-512 / AVX2 FMA and vpdpbusd loops). Run by tests/bench/bench.sh
+ * (make bench), never by make test.
  *
  *   bench_engine [--weights PATH] [--isa generic|avx2|avx512] [--runs N]
+ *                [--precision fp32|int8|both] [--no-sgemm]
  *
- * Prints one line per batch size: batch, ms per batch, images/s, GFLOP/s
- * (36.6 MFLOP per image), the median of N runs of about 256 images each,
+ * Prints one line per precision and batch size (fp32 and int8 alternate,
+ * so that a change of load hits both alike): ms per batch, images/s,
+ * GFLOP/s for fp32 (36.6 MFLOP per image) or int8 GOPS (33.7 M int8
+ * operations per image: conv2 and the linear layers; the 2.9 MFLOP left in
+ * float32 are not counted), the median of N runs of about 256 images each,
  * the fastest run and the median thread CPU time (both less sensitive to
- * other load on the machine than the wall-clock median).
+ * other load on the machine than the wall-clock median). Then, with both,
+ * the int8 / fp32 speedup per batch from the CPU-time and wall medians.
  */
 #include "config.h"
 #include "err.h"
 #include "kernels.h"
+#include "kernels_int8.h"
 #include "model.h"
 
 #include <cblas.h>
@@ -24,6 +31,9 @@
 #include <time.h>
 
 #define FLOP_PER_IMAGE 36.6e6
+/* 2 x the int8 multiply-adds: conv2 3,612,672, proj 401,408, per encoder
+ * layer 6,422,528 (in_proj, out_proj, linear1, linear2), fc1 + fc2 8,832. */
+#define INT8_OPS_PER_IMAGE (2.0 * 16867968.0)
 
 static double clock_s(clockid_t id)
 {
@@ -49,7 +59,11 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static void bench_batch(struct model *m, const float *pix, int batch, int runs)
+struct timing {
+	double wall, cpu; /* medians, seconds per batch */
+};
+
+static struct timing bench_batch(struct model *m, const float *pix, int batch, int runs)
 {
 	float logits[32 * MODEL_CLASSES];
 	int iters = 256 / batch < 8 ? 8 : 256 / batch;
@@ -63,11 +77,15 @@ static void bench_batch(struct model *m, const float *pix, int batch, int runs)
 		t[r] = (now() - t0) / iters;
 		cpu[r] = (clock_s(CLOCK_THREAD_CPUTIME_ID) - c0) / iters;
 	}
-	double s = median(t, runs), best = t[0]; /* sorted by median() */
-	printf("engine batch %2d: %7.3f ms/batch %8.0f images/s %6.1f GFLOP/s "
+	struct timing tm = {median(t, runs), median(cpu, runs)};
+	double best = t[0]; /* sorted by median() */
+	int q = model_precision(m) == MODEL_INT8;
+	printf("engine %s batch %2d: %7.3f ms/batch %8.0f images/s %6.1f %s "
 	       "(best run %.3f ms, median CPU time %.3f ms)\n",
-	       batch, s * 1e3, batch / s, batch * FLOP_PER_IMAGE / s * 1e-9, best * 1e3,
-	       median(cpu, runs) * 1e3);
+	       q ? "int8" : "fp32", batch, tm.wall * 1e3, batch / tm.wall,
+	       batch * (q ? INT8_OPS_PER_IMAGE : FLOP_PER_IMAGE) / tm.wall * 1e-9,
+	       q ? "GOPS   " : "GFLOP/s", best * 1e3, tm.cpu * 1e3);
+	return tm;
 }
 
 /* Best sgemm GFLOP/s over a few square and model-like shapes. */
@@ -146,6 +164,84 @@ __attribute__((target("avx2,fma"))) static float fma_avx2(long iters)
 	FMA_CHAINS(__m256, _mm256_fmadd_ps, _mm256_set1_ps)
 }
 
+/* The same for vpdpbusd: 64 (AVX-512) or 32 (AVX-VNNI) u8 x s8 multiply-adds
+ * per instruction, 2 operations each. */
+#define DP_CHAINS(T, DP, SET1, REDUCE)                                                             \
+	T a0 = SET1(0), a1 = SET1(1), a2 = SET1(2), a3 = SET1(3), a4 = SET1(4), a5 = SET1(5),      \
+	  a6 = SET1(6), a7 = SET1(7), a8 = SET1(8), a9 = SET1(9), a10 = SET1(10), a11 = SET1(11);  \
+	const T x = SET1(0x01020304), y = SET1(0x01FF01FF);                                        \
+	for (long i = 0; i < iters; i++) {                                                         \
+		a0 = DP(a0, x, y);                                                                 \
+		a1 = DP(a1, x, y);                                                                 \
+		a2 = DP(a2, x, y);                                                                 \
+		a3 = DP(a3, x, y);                                                                 \
+		a4 = DP(a4, x, y);                                                                 \
+		a5 = DP(a5, x, y);                                                                 \
+		a6 = DP(a6, x, y);                                                                 \
+		a7 = DP(a7, x, y);                                                                 \
+		a8 = DP(a8, x, y);                                                                 \
+		a9 = DP(a9, x, y);                                                                 \
+		a10 = DP(a10, x, y);                                                               \
+		a11 = DP(a11, x, y);                                                               \
+	}                                                                                          \
+	return REDUCE(a0) + REDUCE(a1) + REDUCE(a2) + REDUCE(a3) + REDUCE(a4) + REDUCE(a5) +       \
+	       REDUCE(a6) + REDUCE(a7) + REDUCE(a8) + REDUCE(a9) + REDUCE(a10) + REDUCE(a11);
+
+/* asm, as in the kernels: GCC 12 copies the intrinsic's accumulator. */
+__attribute__((target("avx512f,avx512vnni"))) static inline __m512i dp512(__m512i acc, __m512i a,
+									  __m512i w)
+{
+	__asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(w));
+	return acc;
+}
+
+__attribute__((target("avx2,avxvnni"))) static inline __m256i dp256(__m256i acc, __m256i a,
+								    __m256i w)
+{
+	__asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(a), "x"(w));
+	return acc;
+}
+
+__attribute__((target("avx512f,avx512vnni"))) static int dp_avx512(long iters)
+{
+	DP_CHAINS(__m512i, dp512, _mm512_set1_epi32, _mm512_reduce_add_epi32)
+}
+
+__attribute__((target("avx2"))) static int sum8(__m256i v)
+{
+	int out[8], s = 0;
+	memcpy(out, &v, sizeof out);
+	for (int i = 0; i < 8; i++)
+		s += out[i];
+	return s;
+}
+
+__attribute__((target("avx2,avxvnni"))) static int dp_avxvnni(long iters)
+{
+	DP_CHAINS(__m256i, dp256, _mm256_set1_epi32, sum8)
+}
+
+static void bench_vnni_peak(void)
+{
+	const long iters = 20000000;
+	volatile int sink = 0;
+	for (int isa = 0; isa < 2; isa++) {
+		int lanes = isa ? 16 : 8;
+		if (!kern_q_cpu_supports(isa ? KERN_Q_AVX512VNNI : KERN_Q_AVXVNNI))
+			continue;
+		double best = 0;
+		for (int r = 0; r < 5; r++) {
+			double t = now();
+			sink += isa ? dp_avx512(iters) : dp_avxvnni(iters);
+			double g = 2.0 * 4 * lanes * 12 * (double)iters / (now() - t) / 1e9;
+			best = g > best ? g : best;
+		}
+		printf("VNNI peak, 1 core, %s: %.1f GOPS int8 (best of 5)\n",
+		       isa ? "AVX-512 VNNI" : "AVX-VNNI", best);
+	}
+	(void)sink;
+}
+
 static void bench_fma_peak(void)
 {
 	const long iters = 20000000;
@@ -169,7 +265,7 @@ static void bench_fma_peak(void)
 
 int main(int argc, char **argv)
 {
-	const char *weights = CONFIG_DEFAULT_WEIGHTS, *isa = NULL;
+	const char *weights = CONFIG_DEFAULT_WEIGHTS, *isa = NULL, *prec = "both";
 	unsigned long runs = 15;
 	int sgemm = 1;
 	for (int i = 1; i < argc; i++) {
@@ -177,6 +273,8 @@ int main(int argc, char **argv)
 			weights = argv[++i];
 		else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
 			isa = argv[++i];
+		else if (strcmp(argv[i], "--precision") == 0 && i + 1 < argc)
+			prec = argv[++i];
 		else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc &&
 			 config_parse_ulong(argv[i + 1], 1, 64, &runs) == 0)
 			i++;
@@ -184,32 +282,47 @@ int main(int argc, char **argv)
 			sgemm = 0;
 		else {
 			fprintf(stderr, "usage: bench_engine [--weights PATH] [--isa "
-					"generic|avx2|avx512] [--runs N] [--no-sgemm]\n");
+					"generic|avx2|avx512] [--runs N] [--precision "
+					"fp32|int8|both] [--no-sgemm]\n");
 			return 2;
 		}
 	}
-	struct model *m = NULL;
+	struct model *m[2] = {NULL, NULL};
 	char err[ERR_MAX];
-	if (model_load(weights, 32, &m, err) < 0) {
-		fprintf(stderr, "bench_engine: %s\n", err);
-		return 1;
+	for (int p = 0; p < 2; p++) {
+		struct model_opts o = {.max_batch = 32, .precision = p ? MODEL_INT8 : MODEL_FP32};
+		if (strcmp(prec, "both") != 0 && strcmp(prec, p ? "int8" : "fp32") != 0)
+			continue;
+		if (model_open(weights, &o, &m[p], err) < 0) {
+			fprintf(stderr, "bench_engine: %s\n", err);
+			model_free(m[0]);
+			return 1;
+		}
 	}
 	if (isa)
 		kern_use(strcmp(isa, "avx512") == 0 ? KERN_AVX512
 			 : strcmp(isa, "avx2") == 0 ? KERN_AVX2
 						    : KERN_GENERIC);
-	printf("engine: %s kernels, weights %s, median of %lu runs\n", kern_isa_name(kern_init()),
-	       weights, runs);
+	printf("engine: fp32 %s kernels, int8 %s kernels, weights %s, median of %lu runs\n",
+	       kern_isa_name(kern_init()), kern_q_isa_name(kern_q_isa()), weights, runs);
 	static float pix[32 * MODEL_PIXELS];
 	for (size_t i = 0; i < sizeof pix / sizeof pix[0]; i++)
 		pix[i] = (float)((i * 2654435761u) % 1000) / 1000.0f;
 	int batches[3] = {1, 8, 32};
+	struct timing t[2][3];
 	for (int b = 0; b < 3; b++)
-		bench_batch(m, pix, batches[b], (int)runs);
-	model_free(m);
+		for (int p = 0; p < 2; p++)
+			if (m[p])
+				t[p][b] = bench_batch(m[p], pix, batches[b], (int)runs);
+	for (int b = 0; b < 3 && m[0] && m[1]; b++)
+		printf("int8 / fp32 speedup, batch %2d: %.2fx (CPU time), %.2fx (wall)\n",
+		       batches[b], t[0][b].cpu / t[1][b].cpu, t[0][b].wall / t[1][b].wall);
+	model_free(m[0]);
+	model_free(m[1]);
 	if (sgemm) {
 		bench_sgemm();
 		bench_fma_peak();
+		bench_vnni_peak();
 	}
 	return 0;
 }

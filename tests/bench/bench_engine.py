@@ -8,7 +8,7 @@ import time
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "weights"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "weights"))
 from model import load_model  # noqa: E402
 
 FLOP_PER_IMAGE = 36.6e6

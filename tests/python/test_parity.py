@@ -43,7 +43,8 @@ def torch_logits(model, pixels):
 def c_logits(weights, pixels, batch, tmp, isa=None):
     src, dst = os.path.join(tmp, "in.f32"), os.path.join(tmp, "out.f32")
     pixels.astype("<f4").tofile(src)
-    cmd = [EVAL, "--weights", weights, "--batch", str(batch), "--raw", src, "--out", dst]
+    cmd = [EVAL, "--precision", "fp32", "--weights", weights, "--batch", str(batch), "--raw",
+           src, "--out", dst]
     r = subprocess.run(cmd + (["--isa", isa] if isa else []), capture_output=True, text=True)
     if r.returncode != 0:
         return None, r.stderr.strip()

@@ -1,7 +1,11 @@
-/* Unit tests for worker/engine/model.c: load errors on crafted weight files, and
- * that a forward pass does not depend on how the batch is cut. Numerical
- * agreement with PyTorch is tests/python/test_parity.py's job. */
+/* Unit tests for worker/engine/model.c and model_int8.c: load errors on
+ * crafted weight files, which file each precision reads, and that a forward
+ * pass does not depend on how the batch is cut (fp32 and int8). Numerical
+ * agreement with PyTorch is tests/python/test_parity.py's job, with the
+ * int8 reference tests/python/test_int8.py's. */
 #include "err.h"
+#include "file.h"
+#include "kernels_int8.h"
 #include "model.h"
 #include "tap.h"
 
@@ -179,16 +183,149 @@ out:
 	model_free(m4);
 }
 
+static char dir[64], qpath[160];
+
+static int write_file(const char *p, const void *buf, size_t len)
+{
+	FILE *f = fopen(p, "wb");
+	if (!f)
+		return -1;
+	size_t n = fwrite(buf, 1, len, f);
+	return fclose(f) == 0 && n == len ? 0 : -1;
+}
+
+/* Where a tensor's data starts in a safetensors file written by
+ * weights/quantize.py (compact JSON header), or 0. */
+static size_t data_at(const uint8_t *b, size_t len, const char *name)
+{
+	char key[160];
+	snprintf(key, sizeof key, "\"%s\":{", name);
+	unsigned long long hl;
+	memcpy(&hl, b, 8);
+	if (len < 8 || hl > len - 8)
+		return 0;
+	char *h = strndup((const char *)b + 8, (size_t)hl), *k = h ? strstr(h, key) : NULL;
+	char *o = k ? strstr(k, "\"data_offsets\":[") : NULL;
+	size_t at = o ? 8 + (size_t)hl + strtoull(o + 16, NULL, 10) : 0;
+	free(h);
+	return at;
+}
+
+static struct model *open_as(const char *p, enum model_precision prec, int batch, char *err)
+{
+	struct model *m = NULL;
+	struct model_opts o = {.max_batch = batch, .precision = prec};
+	return model_open(p, &o, &m, err) == 0 ? m : NULL;
+}
+
+static void test_int8_files(const uint8_t *shipped, size_t len)
+{
+	char err[ERR_MAX] = "", buf[64];
+	CHECK(model_int8_path("a/b.safetensors", buf, sizeof buf) == 0 &&
+		  strcmp(buf, "a/b-int8.safetensors") == 0,
+	      "int8 sibling of a/b.safetensors: %s", buf);
+	CHECK(model_int8_path("w", buf, sizeof buf) == 0 && strcmp(buf, "w-int8.safetensors") == 0,
+	      "int8 sibling of w: %s", buf);
+	CHECK(model_int8_path("a/b.safetensors", buf, 8) < 0, "int8 sibling too long: -1");
+	write_weights(NULL, NULL, NULL);
+	unlink(qpath);
+	struct model *m = open_as(path, MODEL_INT8, 2, err);
+	CHECK(!m && strstr(err, "w-int8.safetensors"), "int8 without its file: \"%s\"", err);
+	m = open_as(path, MODEL_AUTO, 2, err);
+	CHECK(m && model_precision(m) == MODEL_FP32, "auto without an int8 file: fp32");
+	model_free(m);
+	if (write_file(qpath, shipped, len) < 0) {
+		CHECK(0, "write %s", qpath);
+		return;
+	}
+	m = open_as(path, MODEL_INT8, 2, err);
+	CHECK(m && model_precision(m) == MODEL_INT8, "int8 reads the sibling (%s)", m ? "ok" : err);
+	model_free(m);
+	m = open_as(path, MODEL_AUTO, 2, err);
+	enum model_precision want = kern_q_cpu_has_vnni() ? MODEL_INT8 : MODEL_FP32;
+	CHECK(m && model_precision(m) == want, "auto with an int8 file: %s (VNNI: %d)",
+	      m ? model_precision_name(model_precision(m)) : err, kern_q_cpu_has_vnni());
+	model_free(m);
+	m = open_as(qpath, MODEL_FP32, 2, err);
+	CHECK(!m && strstr(err, "int8 weights"), "fp32 refuses an int8 file: \"%s\"", err);
+	m = open_as(qpath, MODEL_AUTO, 2, err);
+	CHECK(m && model_precision(m) == MODEL_INT8, "auto given the int8 file: int8");
+	model_free(m);
+	/* A scale of 0 would make an infinite 1 / scale: refused at load. */
+	uint8_t *bad = malloc(len);
+	size_t at = data_at(shipped, len, "transformer.layers.1.linear2.input_scale");
+	if (bad && at && at + 4 <= len) {
+		memcpy(bad, shipped, len);
+		memset(bad + at, 0, 4);
+		write_file(qpath, bad, len);
+		m = open_as(qpath, MODEL_INT8, 2, err);
+		CHECK(!m && strstr(err, "linear2.input_scale': not positive"),
+		      "zero input scale refused: \"%s\"", err);
+		at = data_at(shipped, len, "fc1.weight_scale");
+		memcpy(bad, shipped, len);
+		memset(bad + at + 4 * 5, 0xff, 4); /* NaN */
+		write_file(qpath, bad, len);
+		m = open_as(qpath, MODEL_INT8, 2, err);
+		CHECK(!m && strstr(err, "fc1.weight_scale': scale 5 is not positive"),
+		      "NaN weight scale refused: \"%s\"", err);
+	} else {
+		CHECK(0, "find linear2.input_scale in the int8 file");
+	}
+	free(bad);
+	unlink(qpath);
+}
+
+/* int8: a batch in chunks of 4 and of 1 gives the same logits, bit for bit. */
+static void test_int8_batching(const uint8_t *shipped, size_t len)
+{
+	enum { N = 11 };
+	char err[ERR_MAX] = "";
+	if (write_file(qpath, shipped, len) < 0)
+		return;
+	struct model *m1 = open_as(qpath, MODEL_INT8, 1, err),
+		     *m4 = open_as(qpath, MODEL_INT8, 4, err);
+	CHECK(m1 && m4, "int8 load max_batch 1 and 4 (%s)", m1 && m4 ? "ok" : err);
+	if (m1 && m4) {
+		static float pix[N * MODEL_PIXELS], a[N * 10], b[N * 10];
+		for (size_t i = 0; i < sizeof pix / sizeof pix[0]; i++)
+			pix[i] = (float)((i * 7919) % 1000) / 1000.0f;
+		model_forward(m4, pix, N, a);
+		for (int i = 0; i < N; i++)
+			model_forward(m1, pix + i * MODEL_PIXELS, 1, b + i * 10);
+		int finite = 1, distinct = 0;
+		for (int i = 0; i < N * 10; i++) {
+			finite &= isfinite(a[i]);
+			distinct += i >= 10 && a[i] != a[i - 10];
+		}
+		CHECK(finite && distinct > 0 && memcmp(a, b, sizeof a) == 0,
+		      "int8: batch of 11 in chunks of 4 == one by one, bit for bit");
+	}
+	model_free(m1);
+	model_free(m4);
+	unlink(qpath);
+}
+
 int main(void)
 {
-	char dir[] = "/tmp/mnist-t-model.XXXXXX";
+	snprintf(dir, sizeof dir, "/tmp/mnist-t-model.XXXXXX");
 	if (!mkdtemp(dir)) {
 		CHECK(0, "mkdtemp");
 		return tap_done();
 	}
 	snprintf(path, sizeof path, "%s/w.safetensors", dir);
+	snprintf(qpath, sizeof qpath, "%s/w-int8.safetensors", dir);
 	test_errors();
 	test_batching();
+	uint8_t *shipped = NULL;
+	size_t len = 0;
+	char err[ERR_MAX];
+	if (file_read("weights/model-int8.safetensors", 16u << 20, &shipped, &len, err) < 0) {
+		CHECK(0, "read weights/model-int8.safetensors: %s", err);
+	} else {
+		test_int8_files(shipped, len);
+		test_int8_batching(shipped, len);
+	}
+	free(shipped);
 	unlink(path);
 	rmdir(dir);
 	return tap_done();

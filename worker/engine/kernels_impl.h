@@ -6,6 +6,16 @@
 #ifndef MNIST_KERNELS_IMPL_H
 #define MNIST_KERNELS_IMPL_H
 
+#include "kernels.h"
+
+#include <stdint.h>
+
+struct kern_q_epi;
+
+/* The fp32 variant in use (KERN_GENERIC before kern_init()); the int8
+ * dispatch in kernels_int8.c follows it. */
+enum kern_isa kern_isa_now(void);
+
 /* Longest sequence the vectorised attention handles. */
 #define ATT_TMAX 64
 
@@ -22,5 +32,19 @@
 
 KERN_SIMD_DECLS(avx512)
 KERN_SIMD_DECLS(avx2)
+
+/* The int8 variants (kernels_int8_avx512.c, kernels_int8_avxvnni.c, both
+ * instances of kernels_int8_simd.inc). */
+#define KERN_Q_SIMD_DECLS(isa)                                                                     \
+	void kern_q_##isa##_quantize(const float *x, size_t n, float inv_scale, int zp,            \
+				     uint8_t *q);                                                  \
+	void kern_q_##isa##_linear(const uint8_t *x, int m, int k, const int8_t *wp, int n,        \
+				   const struct kern_q_epi *e, float *y, uint8_t *yq);             \
+	void kern_q_##isa##_conv3x3_pool(const uint8_t *in, int h, int w, int cin,                 \
+					 const int8_t *wp, int cout, const struct kern_q_epi *e,   \
+					 uint8_t *out, int out_pad);
+
+KERN_Q_SIMD_DECLS(avx512)
+KERN_Q_SIMD_DECLS(avxvnni)
 
 #endif

@@ -3,6 +3,8 @@
 #include "model.h"
 #include "err.h"
 #include "kernels.h"
+#include "kernels_int8.h"
+#include "model_impl.h"
 #include "sft.h"
 
 #include <cblas.h>
@@ -10,58 +12,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#define IMG 28
-#define C1 32
-#define C2 64
-#define TOK 49 /* 7 x 7 after two pools */
-#define D 128
-#define HEADS 4
-#define FF 256
-#define HID 64
-#define LAYERS 2
-#define LN_EPS 1e-5f
-#define MAX_BATCH 4096
-#define PIX_MEAN 0.1307f
-#define PIX_STD 0.3081f
-
-struct linear {
-	float *wp; /* PyTorch's n x k weight, packed by kern_pack_linear */
-	float *b;
-	int k, n;
-};
-
-struct layer {
-	struct linear in, out, ff1, ff2;
-	float *n1g, *n1b, *n2g, *n2b;
-};
-
-struct model {
-	int max_batch;
-	float *mem; /* every parameter and scratch buffer, 64-byte aligned slices */
-	size_t mem_len, mem_used;
-	float *conv1_w, *conv1_b, *conv2_w, *conv2_b, *pos;
-	struct linear proj, fc1, fc2;
-	struct layer layers[LAYERS];
-	/* scratch */
-	float *img;   /* 30 x 30 normalised image, zero border (conv1's padding) */
-	float *pool1; /* 16 x 16 x C1, zero border (conv2's padding) */
-	float *tok, *x, *qkv, *att, *tmp, *hid, *scores, *pooled, *h1;
-};
-
-/* Slice n floats off m->mem, rounded up to 16 floats (64 bytes). Running out
- * is a bug in floats_needed(): model_load() then fails, and until it does
- * the slices alias the start of the block instead of overflowing it. */
-static float *take(struct model *m, size_t n)
+void *model_take(struct model *m, size_t bytes)
 {
-	size_t r = (n + 15) & ~(size_t)15;
+	size_t r = (bytes + 63) & ~(size_t)63;
 	if (m->mem_used + r > m->mem_len) {
 		m->mem_used = m->mem_len + 1;
 		return m->mem;
 	}
-	float *p = m->mem + m->mem_used;
+	void *p = m->mem + m->mem_used;
 	m->mem_used += r;
 	return p;
+}
+
+/* n floats off m->mem. */
+static float *take(struct model *m, size_t n)
+{
+	return model_take(m, n * sizeof(float));
 }
 
 static size_t floats_needed(size_t b)
@@ -96,8 +64,8 @@ static int load_linear(struct model *m, const struct sft *f, const char *name, i
 	return rc;
 }
 
-static int load_conv(struct model *m, const struct sft *f, const char *name, int cin, int cout,
-		     float **w, float **b, float *tmp, char *err)
+int model_load_conv(struct model *m, const struct sft *f, const char *name, int cin, int cout,
+		    float **w, float **b, float *tmp, char *err)
 {
 	char wn[128], bn[128];
 	snprintf(wn, sizeof wn, "%s.weight", name);
@@ -113,8 +81,8 @@ static int load_conv(struct model *m, const struct sft *f, const char *name, int
 	return rc;
 }
 
-static int load_vec(struct model *m, const struct sft *f, const char *name, int n, float **out,
-		    char *err)
+int model_load_vec(struct model *m, const struct sft *f, const char *name, int n, float **out,
+		   char *err)
 {
 	size_t s[1] = {(size_t)n};
 	*out = take(m, (size_t)n);
@@ -153,16 +121,16 @@ static int load_layer(struct model *m, const struct sft *f, int i, float *tmp, c
 	float **dst[4] = {&l->n1g, &l->n1b, &l->n2g, &l->n2b};
 	for (int k = 0; k < 4 && rc == 0; k++) {
 		snprintf(n, sizeof n, "%s%s", p, norms[k]);
-		rc = load_vec(m, f, n, D, dst[k], err);
+		rc = model_load_vec(m, f, n, D, dst[k], err);
 	}
 	return rc;
 }
 
 static int load_params(struct model *m, const struct sft *f, float *tmp, char *err)
 {
-	int rc = load_conv(m, f, "conv1", 1, C1, &m->conv1_w, &m->conv1_b, tmp, err);
+	int rc = model_load_conv(m, f, "conv1", 1, C1, &m->conv1_w, &m->conv1_b, tmp, err);
 	if (rc == 0)
-		rc = load_conv(m, f, "conv2", C1, C2, &m->conv2_w, &m->conv2_b, tmp, err);
+		rc = model_load_conv(m, f, "conv2", C1, C2, &m->conv2_w, &m->conv2_b, tmp, err);
 	if (rc == 0)
 		rc = load_linear(m, f, "proj", C2, D, &m->proj, tmp, err);
 	if (rc == 0) {
@@ -195,11 +163,73 @@ static void alloc_scratch(struct model *m)
 	m->h1 = take(m, b * HID);
 }
 
-int model_load(const char *path, int max_batch, struct model **out, char *err)
+const char *model_precision_name(enum model_precision p)
+{
+	switch (p) {
+	case MODEL_INT8: return "int8";
+	case MODEL_AUTO: return "auto";
+	default: return "fp32";
+	}
+}
+
+int model_precision_parse(const char *s, enum model_precision *p)
+{
+	static const enum model_precision all[] = {MODEL_FP32, MODEL_INT8, MODEL_AUTO};
+	for (size_t i = 0; s && i < sizeof all / sizeof all[0]; i++)
+		if (strcmp(s, model_precision_name(all[i])) == 0) {
+			*p = all[i];
+			return 0;
+		}
+	return -1;
+}
+
+int model_int8_path(const char *path, char *buf, size_t len)
+{
+	static const char ext[] = ".safetensors";
+	size_t n = strlen(path), e = sizeof ext - 1;
+	if (n >= e && strcmp(path + n - e, ext) == 0)
+		n -= e;
+	int w = snprintf(buf, len, "%.*s-int8%s", (int)n, path, ext);
+	return w < 0 || (size_t)w >= len ? -1 : 0;
+}
+
+/* Open the file the precision asks for: *f, and *prec MODEL_FP32 or
+ * MODEL_INT8. See model.h for the rules. */
+static int open_weights(const char *path, enum model_precision want, struct sft **f,
+			enum model_precision *prec, char *err)
+{
+	char q[4096];
+	int rc = sft_open(path, f, err);
+	if (rc < 0)
+		return rc;
+	int is_int8 = sft_has(*f, "conv2.weight_q");
+	*prec = is_int8 ? MODEL_INT8 : MODEL_FP32;
+	if (want == MODEL_FP32 && is_int8)
+		return err_set(
+		    err, ERR_INVALID,
+		    "%s: int8 weights (weights/quantize.py); fp32 needs the float32 file", path);
+	if (want == MODEL_FP32 || is_int8)
+		return 0;
+	if (model_int8_path(path, q, sizeof q) < 0)
+		return err_set(err, ERR_INVALID, "%s: path too long", path);
+	/* auto: int8 only where it is faster, and only if the file is there. */
+	if (want == MODEL_AUTO && (!kern_q_cpu_has_vnni() || access(q, F_OK) != 0))
+		return 0;
+	sft_close(*f);
+	*f = NULL;
+	if ((rc = sft_open(q, f, err)) < 0)
+		return rc;
+	if (!sft_has(*f, "conv2.weight_q"))
+		return err_set(err, ERR_INVALID, "%s: no int8 tensors (conv2.weight_q)", q);
+	*prec = MODEL_INT8;
+	return 0;
+}
+
+int model_open(const char *path, const struct model_opts *o, struct model **out, char *err)
 {
 	*out = NULL;
-	if (max_batch < 1 || max_batch > MAX_BATCH)
-		return err_set(err, ERR_INVALID, "max_batch %d outside 1..%d", max_batch,
+	if (o->max_batch < 1 || o->max_batch > MAX_BATCH)
+		return err_set(err, ERR_INVALID, "max_batch %d outside 1..%d", o->max_batch,
 			       MAX_BATCH);
 	kern_init();
 	openblas_set_num_threads(1);
@@ -208,22 +238,30 @@ int model_load(const char *path, int max_batch, struct model **out, char *err)
 	struct model *m = calloc(1, sizeof *m);
 	if (!m)
 		return err_set(err, ERR_NOMEM, "model: out of memory");
-	m->max_batch = max_batch;
-	m->mem_len = floats_needed((size_t)max_batch);
-	m->mem = aligned_alloc(64, m->mem_len * sizeof(float));
+	m->max_batch = o->max_batch;
+	int rc = open_weights(path, o->precision, &f, &m->precision, err);
+	if (rc < 0)
+		goto fail;
+	size_t b = (size_t)o->max_batch;
+	m->mem_len = floats_needed(b) * sizeof(float);
+	if (m->precision == MODEL_INT8)
+		m->mem_len += model_int8_bytes(b);
+	m->mem_len = (m->mem_len + 63) & ~(size_t)63; /* aligned_alloc wants a multiple */
+	m->mem = aligned_alloc(64, m->mem_len);
 	tmp = malloc((size_t)3 * D * D * sizeof *tmp); /* largest PyTorch tensor */
-	int rc = 0;
 	if (!m->mem || !tmp) {
 		rc = err_set(err, ERR_NOMEM, "model: out of memory");
 		goto fail;
 	}
-	memset(m->mem, 0, m->mem_len * sizeof(float));
-	if ((rc = sft_open(path, &f, err)) < 0)
-		goto fail;
-	if ((rc = load_params(m, f, tmp, err)) < 0)
+	memset(m->mem, 0, m->mem_len);
+	if (m->precision == MODEL_INT8)
+		rc = model_int8_load(m, f, tmp, err);
+	else
+		rc = load_params(m, f, tmp, err);
+	if (rc < 0)
 		goto fail;
 	alloc_scratch(m);
-	if (m->mem_used > m->mem_len) { /* a bug in floats_needed, not bad input */
+	if (m->mem_used > m->mem_len) { /* a bug in the sizes, not bad input */
 		rc = err_set(err, ERR_INTERNAL, "model: scratch layout overflow");
 		goto fail;
 	}
@@ -238,6 +276,17 @@ fail:
 	return rc;
 }
 
+int model_load(const char *path, int max_batch, struct model **out, char *err)
+{
+	struct model_opts o = {.max_batch = max_batch, .precision = MODEL_FP32};
+	return model_open(path, &o, out, err);
+}
+
+enum model_precision model_precision(const struct model *m)
+{
+	return m->precision;
+}
+
 void model_free(struct model *m)
 {
 	if (!m)
@@ -246,16 +295,22 @@ void model_free(struct model *m)
 	free(m);
 }
 
-/* conv1, relu, pool, conv2, relu, pool: one image into its 49 x 64 tokens. */
-static void cnn(struct model *m, const float *pixels, float *tok)
+/* restrict parameters and a constant inner count let GCC vectorise it at -O2. */
+void model_add_pos(float *restrict x, const float *restrict pos)
 {
-	/* Only interiors are ever written: the borders stay as model_load zeroed them. */
+	for (int j = 0; j < TOK * D; j += 16) /* TOK * D is a multiple of 16 */
+		for (int u = 0; u < 16; u++)
+			x[j + u] += pos[j + u];
+}
+
+void model_conv1(struct model *m, const float *pixels)
+{
+	/* Only interiors are ever written: the borders stay as model_open zeroed them. */
 	for (int y = 0; y < IMG; y++)
 		for (int x = 0; x < IMG; x++)
 			m->img[(y + 1) * (IMG + 2) + x + 1] =
 			    (pixels[y * IMG + x] - PIX_MEAN) / PIX_STD;
 	kern_conv3x3_relu_pool(m->img, IMG, IMG, 1, m->conv1_w, m->conv1_b, C1, m->pool1, 1);
-	kern_conv3x3_relu_pool(m->pool1, 14, 14, C1, m->conv2_w, m->conv2_b, C2, tok, 0);
 }
 
 static void linear(const struct linear *l, const float *x, int rows, int relu, float *y)
@@ -280,12 +335,19 @@ static void encoder_layer(struct model *m, const struct layer *l, int nb)
 
 static void forward_chunk(struct model *m, const float *pixels, int nb, float *logits)
 {
-	for (int i = 0; i < nb; i++)
-		cnn(m, pixels + (size_t)i * MODEL_PIXELS, m->tok + (size_t)i * TOK * C2);
+	if (m->precision == MODEL_INT8) {
+		model_int8_forward(m, pixels, nb, logits);
+		return;
+	}
+	/* conv1, relu, pool, conv2, relu, pool: each image into its 49 x 64 tokens. */
+	for (int i = 0; i < nb; i++) {
+		model_conv1(m, pixels + (size_t)i * MODEL_PIXELS);
+		kern_conv3x3_relu_pool(m->pool1, 14, 14, C1, m->conv2_w, m->conv2_b, C2,
+				       m->tok + (size_t)i * TOK * C2, 0);
+	}
 	linear(&m->proj, m->tok, nb * TOK, 0, m->x);
 	for (int i = 0; i < nb; i++)
-		for (int j = 0; j < TOK * D; j++)
-			m->x[(size_t)i * TOK * D + j] += m->pos[j];
+		model_add_pos(m->x + (size_t)i * TOK * D, m->pos);
 	for (int k = 0; k < LAYERS; k++)
 		encoder_layer(m, &m->layers[k], nb);
 	for (int i = 0; i < nb; i++)

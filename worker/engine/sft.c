@@ -290,13 +290,18 @@ void sft_close(struct sft *f)
 	free(f);
 }
 
+const char *sft_path(const struct sft *f)
+{
+	return f->path;
+}
+
 size_t sft_count(const struct sft *f)
 {
 	return f->n;
 }
 
-int sft_get_f32(const struct sft *f, const char *name, const size_t *shape, int ndim,
-		const void **data, char *err)
+int sft_get(const struct sft *f, const char *name, const char *dtype, const size_t *shape, int ndim,
+	    const void **data, char *err)
 {
 	const struct tensor *t = NULL;
 	for (size_t i = 0; i < f->n && !t; i++)
@@ -304,9 +309,9 @@ int sft_get_f32(const struct sft *f, const char *name, const size_t *shape, int 
 			t = &f->t[i];
 	if (!t)
 		return err_set(err, ERR_INVALID, "%s: tensor '%s' is missing", f->path, name);
-	if (strcmp(t->dtype, "F32") != 0)
-		return err_set(err, ERR_INVALID, "%s: tensor '%s': dtype %s, expected F32", f->path,
-			       name, t->dtype);
+	if (strcmp(t->dtype, dtype) != 0)
+		return err_set(err, ERR_INVALID, "%s: tensor '%s': dtype %s, expected %s", f->path,
+			       name, t->dtype, dtype);
 	if (t->ndim != ndim || memcmp(t->shape, shape, (size_t)ndim * sizeof *shape) != 0) {
 		char got[96], want[96];
 		shape_str(t->shape, t->ndim, got, sizeof got);
@@ -318,16 +323,36 @@ int sft_get_f32(const struct sft *f, const char *name, const size_t *shape, int 
 	return 0;
 }
 
+int sft_has(const struct sft *f, const char *name)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->t[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+int sft_get_f32(const struct sft *f, const char *name, const size_t *shape, int ndim,
+		const void **data, char *err)
+{
+	return sft_get(f, name, "F32", shape, ndim, data, err);
+}
+
+int sft_copy(const struct sft *f, const char *name, const char *dtype, const size_t *shape,
+	     int ndim, void *dst, char *err)
+{
+	const void *p;
+	int rc = sft_get(f, name, dtype, shape, ndim, &p, err);
+	if (rc < 0)
+		return rc;
+	size_t n = dtype_size(dtype);
+	for (int i = 0; i < ndim; i++)
+		n *= shape[i]; /* cannot overflow: the file holds n bytes */
+	memcpy(dst, p, n);
+	return 0;
+}
+
 int sft_copy_f32(const struct sft *f, const char *name, const size_t *shape, int ndim, float *dst,
 		 char *err)
 {
-	const void *p;
-	int rc = sft_get_f32(f, name, shape, ndim, &p, err);
-	if (rc < 0)
-		return rc;
-	size_t n = 1;
-	for (int i = 0; i < ndim; i++)
-		n *= shape[i]; /* cannot overflow: the file holds n * 4 bytes */
-	memcpy(dst, p, n * sizeof(float));
-	return 0;
+	return sft_copy(f, name, "F32", shape, ndim, dst, err);
 }

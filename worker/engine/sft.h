@@ -8,10 +8,10 @@
  * data section, with end - begin == product(shape) * element size (overflow
  * checked), and no two tensors overlap. "__metadata__" is skipped.
  *
- * sft_get_f32() looks a tensor up by name and checks dtype F32 and the exact
- * shape. The pointer it returns points into the mapping, which has no
- * alignment guarantee: treat it as bytes and memcpy out (sft_copy_f32 does).
- * It stays valid until sft_close().
+ * sft_get() looks a tensor up by name and checks its dtype ("F32", "I8",
+ * ...) and the exact shape; sft_get_f32() is sft_get() for "F32". The pointer it returns points
+ * into the mapping, which has no alignment guarantee: treat it as bytes and memcpy out
+ * (sft_copy_f32 does). It stays valid until sft_close().
  *
  * Errors name the file, the tensor and the problem in one line. An sft
  * handle is immutable after sft_open(), so lookups are thread-safe.
@@ -31,8 +31,24 @@ struct sft; /* opaque */
 int sft_open(const char *path, struct sft **out, char *err);
 void sft_close(struct sft *f);
 
+/* The path given to sft_open(), for messages. */
+const char *sft_path(const struct sft *f);
+
 /* Number of tensors (without __metadata__). */
 size_t sft_count(const struct sft *f);
+
+/* Find name; check dtype (a safetensors name such as "F32" or "I8") and
+ * shape == shape[0..ndim). On success *data points at the (possibly
+ * unaligned) little-endian elements in the mapping. */
+int sft_get(const struct sft *f, const char *name, const char *dtype, const size_t *shape, int ndim,
+	    const void **data, char *err);
+
+/* 1 if the file holds a tensor called name, else 0. */
+int sft_has(const struct sft *f, const char *name);
+
+/* sft_get(), then copy the product(shape) elements into dst. */
+int sft_copy(const struct sft *f, const char *name, const char *dtype, const size_t *shape,
+	     int ndim, void *dst, char *err);
 
 /* Find name; check dtype F32 and shape == shape[0..ndim). On success *data
  * points at the (possibly unaligned) little-endian floats in the mapping. */
