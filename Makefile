@@ -98,7 +98,7 @@ format:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mnist
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 $(WEIGHTS) $(DESTDIR)$(PREFIX)/share/mnist/
+	install -m 644 $(WEIGHTS) weights/model-int8.safetensors $(DESTDIR)$(PREFIX)/share/mnist/
 
 clean:
 	rm -rf $(B)

@@ -4,7 +4,7 @@
  *
  *   mnist-worker [--connect URL] [--rundir DIR] [--weights PATH]
  *                [--max-batch N] [--contexts N] [--max-message SIZE]
- *                [--decode-threads N] [--decode-backlog MP]
+ *                [--decode-threads N] [--decode-backlog MP] [--precision P]
  *
  * Signals are blocked in every thread and taken by sigtimedwait() in main,
  * so no handler runs in the middle of nng or the model. Between signals main
@@ -48,6 +48,7 @@ struct options {
 	size_t max_message;
 	unsigned long decode_threads;
 	unsigned long decode_backlog; /* megapixels */
+	enum model_precision precision;
 };
 
 static void usage(FILE *f)
@@ -67,7 +68,9 @@ static void usage(FILE *f)
 		"%s)\n"
 		"  --decode-backlog MP megapixels of images waiting to be decoded before a large\n"
 		"                      one is answered unavailable (default $MNIST_DECODE_BACKLOG\n"
-		"                      or %s)\n",
+		"                      or %s)\n"
+		"  --precision P       fp32, int8 or auto: int8 where the CPU has VNNI and the\n"
+		"                      int8 weights are there (default $MNIST_PRECISION or auto)\n",
 		CONFIG_DEFAULT_WEIGHTS, DEFAULT_MAX_BATCH, DEFAULT_DECODE_THREADS,
 		DEFAULT_DECODE_BACKLOG);
 }
@@ -84,12 +87,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"max-message", required_argument, NULL, 'm'},
 	    {"decode-threads", required_argument, NULL, 'd'},
 	    {"decode-backlog", required_argument, NULL, 'l'},
+	    {"precision", required_argument, NULL, 'p'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *batch = config_env("MNIST_MAX_BATCH", DEFAULT_MAX_BATCH);
 	const char *decoders = config_env("MNIST_DECODE_THREADS", DEFAULT_DECODE_THREADS);
 	const char *backlog = config_env("MNIST_DECODE_BACKLOG", DEFAULT_DECODE_BACKLOG);
+	const char *precision = config_env("MNIST_PRECISION", "auto");
 	const char *contexts = NULL, *maxmsg = NULL;
 	int c;
 
@@ -106,6 +111,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'm': maxmsg = optarg; break;
 		case 'd': decoders = optarg; break;
 		case 'l': backlog = optarg; break;
+		case 'p': precision = optarg; break;
 		case 'h': return 1;
 		default: return -1;
 		}
@@ -117,6 +123,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 	if (config_parse_ulong(batch, 1, MAX_BATCH_LIMIT, &o->max_batch)) {
 		fprintf(stderr, "mnist-worker: max batch must be 1..%d, got '%s'\n",
 			MAX_BATCH_LIMIT, batch);
+		return -1;
+	}
+	if (model_precision_parse(precision, &o->precision) != 0) {
+		fprintf(stderr, "mnist-worker: precision must be fp32, int8 or auto, got '%s'\n",
+			precision);
 		return -1;
 	}
 	if (contexts && config_parse_ulong(contexts, 1, 4096, &o->contexts)) {
@@ -217,7 +228,9 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		return 1;
 	}
-	rc = model_load(o.weights, (int)o.max_batch, &m, err);
+	rc = model_open(
+	    o.weights,
+	    &(struct model_opts){.max_batch = (int)o.max_batch, .precision = o.precision}, &m, err);
 	if (rc) {
 		log_error("cannot load weights: %s", err);
 		return 1;
@@ -239,9 +252,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	sd_notifyf(0, "READY=1\nSTATUS=dialing %s, max batch %d", url, cfg.max_batch);
-	log_info("serving %s: weights %s, max batch %d, %d contexts, %d decode threads, "
+	log_info("serving %s: weights %s (%s), max batch %d, %d contexts, %d decode threads, "
 		 "decode backlog %lu MP",
-		 url, o.weights, cfg.max_batch, cfg.contexts, cfg.decode_threads, o.decode_backlog);
+		 url, o.weights, model_precision_name(model_precision(m)), cfg.max_batch,
+		 cfg.contexts, cfg.decode_threads, o.decode_backlog);
 
 	int sig = wait_for_signal(&set, srv, wd_usec);
 	sd_notify(0, "STOPPING=1");
