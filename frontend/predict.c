@@ -159,7 +159,12 @@ static void respond_reply(h2o_req_t *req, const uint8_t *buf, size_t len, bool p
 		respond_json(req, 400, detail ? json_pack("{s:o}", "detail", detail) : NULL,
 			     rep.worker);
 	} else if (!strcmp(rep.code, "unavailable")) {
-		respond_503(req, "The inference worker is shutting down, retry");
+		/* The worker's own reason: busy decoding, or shutting down. */
+		char msg[ERR_MAX + 64];
+		snprintf(msg, sizeof msg, "The inference worker cannot take it now (%.*s), retry",
+			 (int)strnlen(rep.error, sizeof rep.error), rep.error);
+		metrics_reject(METRICS_REJECT_OVERLOAD);
+		respond_503(req, msg);
 	} else {
 		log_error("worker %u answered %s: %s", rep.worker, rep.code, rep.error);
 		respond_json(req, 500, json_pack("{s:s}", "detail", "Internal error"), rep.worker);
