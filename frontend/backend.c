@@ -29,9 +29,6 @@
  * PING_ROUND_MS, plus PING_TIMEOUT_MS when a stopped pipe holds the ping. */
 #define PING_ROUND_MS 200
 #define PING_TIMEOUT_MS 1000
-/* No reply of any kind for this long: drop the pipe (MNIST_WORKER_SILENT_MS). */
-#define SILENT_MS "1000"
-#define STALE_MS 3000 /* no reply from any worker: fail calls fast */
 #define NPINGERS 1
 #define MAX_CLOSE 16 /* pipes closed per round, at most */
 #define REFUSED_LOG_MS 10000
@@ -358,7 +355,7 @@ static void ping_send(struct backend *b, struct pinger *p)
 }
 
 /* nng thread, every PING_ROUND_MS / workers: close the pipes that sent
- * nothing for SILENT_MS (nng's REQ then resends their requests to other
+ * nothing for silent_ms (nng's REQ then resends their requests to other
  * workers at once), then send a ping unless one is still in flight. */
 static void timer_cb(void *arg)
 {
@@ -455,14 +452,7 @@ int backend_open(const struct backend_opts *opts, h2o_loop_t *loop, struct backe
 	b->timeout_ms = opts->timeout_ms;
 	b->max_inflight = opts->max_inflight;
 	b->uid = (uint64_t)geteuid();
-	const char *silent = config_env("MNIST_WORKER_SILENT_MS", SILENT_MS);
-	unsigned long ms;
-	if (config_parse_ulong(silent, 100, 3600000, &ms) != 0) {
-		log_warn("MNIST_WORKER_SILENT_MS must be 100..3600000, got \"%s\": using %s",
-			 silent, SILENT_MS);
-		ms = strtoul(SILENT_MS, NULL, 10);
-	}
-	b->silent_ms = (nng_duration)ms;
+	b->silent_ms = (nng_duration)opts->silent_ms;
 	atomic_init(&b->workers, 0);
 	atomic_init(&b->last_ok, 0);
 	atomic_init(&b->closing, false);
@@ -479,7 +469,7 @@ int backend_open(const struct backend_opts *opts, h2o_loop_t *loop, struct backe
 	}
 	/* Above every call's own deadline, so the timer never fires for a live
 	 * request (a resend is a second decode); a silent worker's pipe is
-	 * closed after SILENT_MS instead, and nng resends at once on close. */
+	 * closed after silent_ms instead, and nng resends at once on close. */
 	if (opts->resend_ms < opts->timeout_ms)
 		log_warn("--resend-ms %d is below --timeout-ms %d: a slow request may be sent "
 			 "to a second worker and decoded twice",
@@ -535,7 +525,7 @@ enum backend_state backend_available(const struct backend *b)
 	if (backend_workers(b) <= 0)
 		return BACKEND_NO_WORKER;
 	/* Before the first answer a worker gets the benefit of the doubt. */
-	if (last != 0 && nng_clock() - last >= STALE_MS)
+	if (last != 0 && nng_clock() - last >= 3 * (nng_time)b->silent_ms)
 		return BACKEND_SILENT;
 	return BACKEND_READY;
 }

@@ -33,6 +33,8 @@ struct backend_opts {
 	int timeout_ms;	     /* per call, from submission to reply */
 	int resend_ms;	     /* NNG_OPT_REQ_RESENDTIME, above the longest batch */
 	size_t max_inflight; /* calls at once; more is ERR_UNAVAILABLE */
+	int silent_ms;	     /* a worker pipe with no reply for this long is closed;
+			      * no reply from any worker for 3 x this: calls fail fast */
 };
 
 /* rc is 0 (reply/len hold the worker's message, valid during the call

@@ -216,7 +216,8 @@ static int start(struct app *app, const struct options *o, const char *workers_u
 	struct backend_opts bo = {.url = workers_url,
 				  .timeout_ms = (int)o->timeout_ms,
 				  .resend_ms = (int)o->resend_ms,
-				  .max_inflight = o->max_inflight};
+				  .max_inflight = o->max_inflight,
+				  .silent_ms = (int)o->worker_silent_ms};
 	struct http_opts ho = {.listen = o->listen,
 			       .max_upload = o->max_upload,
 			       .admit = &app->admit,

@@ -41,6 +41,7 @@ static const struct setting settings[] = {
     {"--drain-ms", "MNIST_DRAIN_MS", NUM, 0, 600000, AT(drain_ms)},
     {"--max-connections", "MNIST_MAX_CONNECTIONS", NUM, 1, 1000000, AT(max_connections)},
     {"--idle-timeout-ms", "MNIST_IDLE_TIMEOUT_MS", NUM, 100, 3600000, AT(idle_timeout_ms)},
+    {"--worker-silent-ms", "MNIST_WORKER_SILENT_MS", NUM, 100, 3600000, AT(worker_silent_ms)},
     {"--spawn-workers", "MNIST_WORKERS", SPAWN, 0, 256, AT(spawn)},
     {"--log-level", "MNIST_LOG_LEVEL", LEVEL, 0, 0, AT(log_level)},
 };
@@ -69,6 +70,10 @@ static void usage(FILE *f)
 	      "  --resend-ms N          nng resend timer, keep above --timeout-ms\n"
 	      "                         (MNIST_RESEND_MS, default 60000; a silent worker's\n"
 	      "                         requests are resent after ~1 s anyway)\n"
+	      "  --worker-silent-ms N   close a worker connection that answered nothing for N ms\n"
+	      "                         (its requests go to another worker); with no answer\n"
+	      "                         from any worker for 3 N, 503 at once\n"
+	      "                         (MNIST_WORKER_SILENT_MS, default 1000)\n"
 	      "  --spawn-workers N|auto start and supervise N workers (MNIST_WORKERS, default 0;\n"
 	      "                         auto = number of CPUs)\n"
 	      "  --worker-bin PATH      worker binary (default: mnist-worker next to this one)\n"
@@ -149,7 +154,8 @@ int options_parse(int argc, char **argv, struct options *o)
 			      .resend_ms = 60000,
 			      .broker_ctx = 32,
 			      .drain_ms = 5000,
-			      .idle_timeout_ms = 10000};
+			      .idle_timeout_ms = 10000,
+			      .worker_silent_ms = 1000};
 	for (size_t i = 0; i < sizeof settings / sizeof *settings; i++) {
 		s = &settings[i];
 		if (s->env && (v = config_env(s->env, NULL)) && apply(s, s->env, v, o) != 0)

@@ -24,6 +24,7 @@ struct options {
 	unsigned long max_inflight, timeout_ms, resend_ms, spawn, broker_ctx, drain_ms;
 	unsigned long max_connections; /* 0: derived from RLIMIT_NOFILE (http.h) */
 	unsigned long idle_timeout_ms;
+	unsigned long worker_silent_ms;
 };
 
 /* Defaults, then the environment, then argv. Returns 0, 1 (--help was

@@ -37,6 +37,7 @@ refused MNIST_MAX_CONNECTIONS 0
 refused MNIST_IDLE_TIMEOUT_MS 5
 refused MNIST_WORKERS 257
 refused MNIST_LOG_LEVEL loud
+refused MNIST_WORKER_SILENT_MS 99
 
 # The same bounds for the flags.
 timeout -k 2 5 "$B/mnist-frontend" --listen 127.0.0.1:0 --rundir "$tmp/run" \
