@@ -1,5 +1,5 @@
 #!/bin/sh
-# The Docker image, for real, with podman (../shared/tools/container-engine.sh
+# The Docker image, for real, with podman (scripts/container-engine.sh
 # makes it work on these machines; there is no Docker engine here):
 #   build docker/Dockerfile, run it (--network=host, a free port), wait for
 #   its HEALTHCHECK to pass, predict an example, check user and workers,
@@ -13,10 +13,7 @@ img=mnist-api
 name=mnist-test-$$
 if [ "${DOCKER_TEST:-1}" = 0 ]; then ok "docker # SKIP DOCKER_TEST=0"; exit 0; fi
 
-engine=../shared/tools/container-engine.sh
-if [ -f "$engine" ]; then
-    check "container engine ready" sh -c "bash '$engine' >'$tmp/engine.log' 2>&1"
-fi
+check "container engine ready" sh -c "sh scripts/container-engine.sh >'$tmp/engine.log' 2>&1"
 if ! command -v podman >/dev/null 2>&1; then not_ok "podman is not available"; exit 1; fi
 
 # compose.yaml: the services and the shared socket volume.

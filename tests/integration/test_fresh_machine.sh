@@ -75,3 +75,13 @@ check_eq "predicts $ex" 7 "$got"
 check "make run installed the build packages itself" grep -q '^deps: installing.*libjansson-dev' "$tmp/make.log"
 check "docs assets fetched" curl -sf -o /dev/null --max-time 10 "$url/redoc/redoc.standalone.js"
 echo "# fresh machine: $elapsed s from start to a healthy service ($(du -sh "$cache/apt-archives" | cut -f1) of .deb cached)"
+# Where the time went, from podman's timestamps of make's output.
+podman logs -t "$name" 2>&1 | awk -v t0="$start" '
+    function secs(ts) { split(ts, a, /[T:.+Z-]/); return a[4] * 3600 + a[5] * 60 + a[6] }
+    NR == 1 { first = secs($1) }
+    /packages before make run/ && !setup { setup = secs($1) }
+    / deps: installing/ && !deps { deps = secs($1) }
+    / cc / && !cc { cc = secs($1) }
+    /mnist-frontend --spawn-workers/ { fe = secs($1) }
+    END { printf "# phases: base setup (make, git) %d s, packages %d s, build and docs assets %d s\n",
+          setup - first, cc - deps, fe - cc }'
