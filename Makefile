@@ -115,7 +115,7 @@ bench: test-deps all data
 # The attack suite of docs/RELIABILITY.md against a live service on loopback
 # (about 5 min); tests/integration/test_attacks.sh runs its quick version.
 stress: test-deps all
-	@B=$(B) sh tests/stress/stress.sh
+	@/usr/bin/python3 tests/stress/stress.py --build $(B)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -16,7 +16,7 @@ build="gcc libc6-dev make pkg-config libh2o-evloop-dev libnng-dev libmsgpack-dev
  libjpeg62-turbo-dev libsystemd-dev libssl-dev curl ca-certificates"
 test="clang clang-format libclang-rt-14-dev libfuzzer-14-dev valgrind python3-torch
  python3-numpy python3-pil python3-yaml imagemagick fonts-dejavu-core wrk prometheus
- chromium systemd jq procps git npm"
+ chromium systemd jq procps git npm libjpeg-turbo-progs"
 case "${1:-build}" in
 build) want=$build ;;
 test) want="$build $test" ;;
