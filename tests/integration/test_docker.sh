@@ -30,6 +30,11 @@ assert fe["build"]["dockerfile"] == "docker/Dockerfile" and "8000:8000" in fe["p
 assert "run" in c["volumes"]
 PY
 
+# One package list: the build stage installs through scripts/deps.sh.
+check "Dockerfile build stage runs scripts/deps.sh build" \
+    grep -q '^RUN sh scripts/deps.sh build' docker/Dockerfile
+check "Dockerfile lists no -dev package itself" sh -c "! grep -qE 'lib[a-z0-9.+-]+-dev' docker/Dockerfile"
+
 # A TLS-intercepting proxy's CA (as on these machines) reaches the build's
 # curl through a read-only mount; elsewhere the system CAs do.
 ca=

@@ -88,8 +88,9 @@ class Service:
         return [int(p) for p in out.split()]
 
     def stop(self):
+        workers = self.worker_pids()
         if self.proc.poll() is None:
-            for p in self.worker_pids():  # a SIGSTOPped worker ignores SIGTERM
+            for p in workers:  # a SIGSTOPped worker ignores SIGTERM
                 try:
                     os.kill(p, signal.SIGCONT)
                 except OSError:
@@ -100,6 +101,11 @@ class Service:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        for p in workers:  # none outlives the suite, whatever the frontend did
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
         self.log.close()
         subprocess.run(["rm", "-rf", self.tmp])
 
