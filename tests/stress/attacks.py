@@ -69,8 +69,10 @@ async def hostile(svc, sc, files):
            if not answered_ok(st, h) or dt > 8]
     same = sorted(pids) == sorted(svc.worker_pids())
     r.passed = not bad and lc.ok() and same
-    r.why = "; ".join(bad + ([] if same else ["a worker died"]))
-    r.detail = ", ".join("%s %d %.2fs" % (n, st, dt) for n, st, _, dt in sorted(per)[:len(names)])
+    r.why = "; ".join(bad + ([] if same else ["a worker died"]) +
+                      ([] if lc.ok() else ["light client " + lc.summary()]))
+    r.detail = ", ".join("%s %d %.1f s" % (n, st, dt)
+                         for n, st, _, dt in sorted(per, key=lambda p: p[0]))
     return r
 
 
@@ -99,8 +101,8 @@ async def heavy(svc, sc, files):
     bad = [x for x in res if not answered_ok(x[0], x[1], RETRY_OK) or
            (x[0] == 503 and x[2] > 1.0)]
     r.passed = bool(res) and not bad and lc.ok()
-    if bad:
-        r.why = "%d heavy answers not 200/fast 503 (%s)" % (len(bad), count([x[0] for x in bad]))
+    r.why = "; ".join(([] if not bad else ["%d heavy answers not 200/fast 503 (%s)" % (
+        len(bad), count([x[0] for x in bad]))]) + ([] if lc.ok() else ["light client " + lc.summary()]))
     return r
 
 
@@ -388,6 +390,7 @@ async def api_too_large(svc, sc, files):
     r.outcomes = "12 MB: %s (%.1f s); 28x28: %s" % (
         (big_out.splitlines() or [""])[-1][:60], dt, small_out.split()[:1])
     r.passed = "too_large" in big_out and dt <= 5.5 and small_out.split()[:1] == ["7"]
+    r.why = "" if r.passed else "no too_large reply within 5 s"
     return r
 
 

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ import attacks  # noqa: E402
 from lib import ROOT, Service  # noqa: E402
 
 FULL = dict(hostile_rounds=3, heavy_s=30, slow_conns=500, slow_s=20, over_conns=1000,
-            over_s=20, recover_s=3, kill_s=15, smuggle_rounds=20, idle_conns=20000, idle_s=10,
+            over_s=20, recover_s=3, kill_s=15, smuggle_rounds=10, idle_conns=20000, idle_s=10,
             soak_n=100000, soak_max_s=300)
 QUICK = dict(hostile_rounds=1, heavy_s=4, slow_conns=200, slow_s=3, over_conns=1000,
              over_s=3, recover_s=1, kill_s=8, smuggle_rounds=2, idle_conns=5000, idle_s=2,
@@ -42,6 +43,7 @@ def hostile_files(build):
     stamp = os.path.join(out, ".stamp")
     if not os.path.exists(stamp) or os.path.getmtime(stamp) < os.path.getmtime(gen):
         t0 = time.monotonic()
+        shutil.rmtree(out, ignore_errors=True)  # no file of an older generator stays
         subprocess.run(["/usr/bin/python3", gen, out], check=True, timeout=600)
         open(stamp, "w").close()
         print("# hostile images made in %.0f s" % (time.monotonic() - t0), flush=True)
@@ -109,8 +111,9 @@ async def main():
         print("| attack | requests | outcomes | light client: 200s, p50 / p99 | property | result |")
         print("|---|---:|---|---|---|---|")
         for res, verdict in rows:
+            why = res.why if len(res.why) <= 200 else res.why[:197] + "..."
             note = verdict + (" (%s)" % res.skip if res.skip else "") + \
-                (": " + res.why if verdict == "FAIL" and res.why else "")
+                (": " + why if verdict == "FAIL" and why else "")
             print("| %s |" % " | ".join(cell(x) for x in (
                 res.name, res.requests, res.outcomes, res.light, res.prop, note)))
         for res, _ in rows:
