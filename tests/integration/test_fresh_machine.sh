@@ -12,7 +12,11 @@
 # seconds (default 540); the container is removed even on failure.
 # FRESH_TEST=0 or DOCKER_TEST=0 skips.
 . tests/lib.sh
-tmp=$(tmpdir_make)
+# Kept under build/, not /tmp: the container reads the tree from here for
+# minutes, and nothing else on the machine should clean it away meanwhile.
+mkdir -p build
+tmp=$(mktemp -d "$(pwd)/build/fresh-machine.XXXXXX")
+on_exit "rm -rf '$tmp'"
 name=mnist-fresh-$$
 base=docker.io/library/debian:bookworm-slim
 ref=${FRESH_REF:-HEAD}
