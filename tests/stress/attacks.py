@@ -193,7 +193,7 @@ async def worker_signal(svc, sc, sig):
         os.kill(victim, signal.SIGCONT)
     back = await asyncio.get_running_loop().run_in_executor(None, svc.wait_healthy, 2, 15.0)
     r.requests = res["requests"] + len(lc.statuses)
-    r.outcomes = wrk_counts(res) + ", max %.1f s" % (res["max_us"] / 1e6)
+    r.outcomes = wrk_counts(res) + ", slowest answered %.1f s" % (res["max_us"] / 1e6)
     r.light = lc.summary()
     bad = sum(v for k, v in res["status"].items() if k not in RETRY_OK) + \
         res["no_retry_after"] + res["errors"]
