@@ -22,11 +22,12 @@ build) want=$build ;;
 test) want="$build $test" ;;
 *) echo "usage: deps.sh [build|test]" >&2; exit 2 ;;
 esac
-installed=$(dpkg-query -W -f='${Package} ${Status}\n' $want 2>/dev/null |
-    sed -n 's/ install ok installed$//p')
+# shellcheck disable=SC2086
+installed=" $(dpkg-query -W -f='${Package} ${Status}\n' $want 2>/dev/null |
+    sed -n 's/ install ok installed$//p' | tr '\n' ' ')"
 missing=
 for p in $want; do
-    case " $(echo $installed) " in *" $p "*) ;; *) missing="$missing $p" ;; esac
+    case "$installed" in *" $p "*) ;; *) missing="$missing $p" ;; esac
 done
 # npm may come with a non-Debian nodejs (which conflicts with Debian npm).
 case "$missing" in *" npm"*) command -v npm >/dev/null 2>&1 &&
