@@ -13,7 +13,28 @@ LDLIBS   += -lm
 PREFIX   ?= /usr/local
 DATA     := $(B)/data
 WEIGHTS  := weights/model.safetensors
-DEPS_OK  := $(B)/.deps-build
+
+# Packages come first: the link flags below are read from pkg-config as this
+# file is parsed, so scripts/deps.sh must have installed the -dev packages
+# before that (on a bare machine the first `make` would otherwise link
+# without them). Only the top-level make does it, and not for `make -n`,
+# `make clean` or `make format`; goals that run tests, clang or Python get
+# the test list. A stamp per list skips the dpkg check until deps.sh changes.
+NO_DEPS_GOALS := clean format
+TEST_GOALS    := test test-deps asan fuzz fuzzers bench weights data stress
+ifeq ($(MAKELEVEL),0)
+ifneq ($(filter-out $(NO_DEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifeq ($(findstring n,$(filter-out --%,$(firstword $(MAKEFLAGS)))),)
+DEPS_LIST  := $(if $(filter $(TEST_GOALS),$(MAKECMDGOALS)),test,build)
+DEPS_STAMP := $(B)/.deps-$(DEPS_LIST)
+ifneq ($(shell [ $(DEPS_STAMP) -nt scripts/deps.sh ] && echo ok),ok)
+ifneq ($(shell sh scripts/deps.sh $(DEPS_LIST) >&2 && mkdir -p $(B) && touch $(DEPS_STAMP) && echo ok),ok)
+$(error scripts/deps.sh $(DEPS_LIST) failed: the packages above are missing)
+endif
+endif
+endif
+endif
+endif
 
 # nng 1.5 from Debian has no pkg-config file; the others do.
 pc = $(shell pkg-config --cflags --libs $(1) 2>/dev/null)
@@ -30,8 +51,7 @@ BINS      :=
 TEST_BINS :=
 FUZZERS   :=
 
-.PHONY: all deps test-deps run test asan fuzz fuzzers bench weights data format install clean
-all: $(DEPS_OK)
+.PHONY: all deps test-deps run test asan fuzz fuzzers bench stress weights data format install clean
 
 # libFuzzer harnesses: clang, built apart from the normal objects (make fuzzers).
 FUZZ_CC     ?= clang
@@ -52,14 +72,12 @@ include systemd/module.mk
 
 all: $(BINS) $(TEST_BINS)
 
-$(DEPS_OK): scripts/deps.sh
+deps:
 	@sh scripts/deps.sh build
-	@mkdir -p $(@D) && touch $@
-
 test-deps:
 	@sh scripts/deps.sh test
 
-$(B)/obj/%.o: %.c | $(DEPS_OK)
+$(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -73,8 +91,10 @@ $(DATA)/test.images: scripts/fetch-data.sh weights/prepare_data.py
 weights: test-deps data
 	/usr/bin/python3 weights/train.py $(DATA) $(WEIGHTS) | tee weights/train.log
 
+# PORT=N listens on 0.0.0.0:N; MNIST_LISTEN=HOST:PORT in the environment
+# chooses the address when PORT is not given (default 0.0.0.0:8000).
 run: all
-	$(B)/mnist-frontend --spawn-workers 2
+	$(B)/mnist-frontend --spawn-workers 2 $(if $(PORT),--listen 0.0.0.0:$(PORT))
 
 asan:
 	$(MAKE) B=$(B)/asan CC=clang OPT=-O1 \
@@ -91,6 +111,11 @@ fuzz: test-deps
 
 bench: test-deps all data
 	@B=$(B) sh tests/bench/bench.sh
+
+# The attack suite of docs/RELIABILITY.md against a live service on loopback
+# (about 5 min); tests/integration/test_attacks.sh runs its quick version.
+stress: test-deps all
+	@/usr/bin/python3 tests/stress/stress.py --build $(B)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The Docker image, for real, with podman (../shared/tools/container-engine.sh
+# The Docker image, for real, with podman (scripts/container-engine.sh
 # makes it work on these machines; there is no Docker engine here):
 #   build docker/Dockerfile, run it (--network=host, a free port), wait for
 #   its HEALTHCHECK to pass, predict an example, check user and workers,
@@ -13,10 +13,7 @@ img=mnist-api
 name=mnist-test-$$
 if [ "${DOCKER_TEST:-1}" = 0 ]; then ok "docker # SKIP DOCKER_TEST=0"; exit 0; fi
 
-engine=../shared/tools/container-engine.sh
-if [ -f "$engine" ]; then
-    check "container engine ready" sh -c "bash '$engine' >'$tmp/engine.log' 2>&1"
-fi
+check "container engine ready" sh -c "sh scripts/container-engine.sh >'$tmp/engine.log' 2>&1"
 if ! command -v podman >/dev/null 2>&1; then not_ok "podman is not available"; exit 1; fi
 
 # compose.yaml: the services and the shared socket volume.
@@ -32,6 +29,11 @@ assert wk["command"] == ["mnist-worker"] and "ports" not in wk
 assert fe["build"]["dockerfile"] == "docker/Dockerfile" and "8000:8000" in fe["ports"]
 assert "run" in c["volumes"]
 PY
+
+# One package list: the build stage installs through scripts/deps.sh.
+check "Dockerfile build stage runs scripts/deps.sh build" \
+    grep -q '^RUN sh scripts/deps.sh build' docker/Dockerfile
+check "Dockerfile lists no -dev package itself" sh -c "! grep -qE 'lib[a-z0-9.+-]+-dev' docker/Dockerfile"
 
 # A TLS-intercepting proxy's CA (as on these machines) reaches the build's
 # curl through a read-only mount; elsewhere the system CAs do.
