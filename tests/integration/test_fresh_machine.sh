@@ -8,7 +8,8 @@
 # saved_images/img_2_label_7.png is read as 7.
 # The host's CA bundle (for a TLS-intercepting proxy) and ~/.npmrc are
 # mounted read-only; downloaded .deb files and apt lists are kept in
-# build/cache/apt-* so a second run is faster. Bounded by FRESH_TIMEOUT
+# FRESH_CACHE (default ~/.cache/mnist-service/fresh-apt, outside the clone,
+# so that every clone on this machine reuses them) so a second run is faster. Bounded by FRESH_TIMEOUT
 # seconds (default 540); the container is removed even on failure.
 # FRESH_TEST=0 or DOCKER_TEST=0 skips.
 . tests/lib.sh
@@ -37,7 +38,7 @@ sha=$(git rev-parse --short "$ref")
 mkdir -p "$tmp/src"
 check "clean tree of $ref ($sha)" sh -c "git archive '$ref' | tar -x -C '$tmp/src'"
 
-cache=$(pwd)/build/cache
+cache=${FRESH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mnist-service/fresh-apt}
 mkdir -p "$cache/apt-archives/partial" "$cache/apt-lists/partial"
 port=$(free_port)
 mounts="-v $tmp/src:/src -v $cache/apt-archives:/var/cache/apt/archives -v $cache/apt-lists:/var/lib/apt/lists"
