@@ -78,8 +78,8 @@ async def hostile(svc, sc, files):
 
 async def heavy(svc, sc, files):
     r = Result("(b) 12 heavy clients, 40 MP 16-bit PNG",
-               "heavy: 200 or 503 with Retry-After within 1 s, never 504; "
-               "light client 100 % 200, p99 <= 250 ms")
+               "heavy: 200, 400 from the decode CPU budget, or 503 with Retry-After "
+               "within 1 s, never 504; light client 100 % 200, p99 <= 250 ms")
     path = files and os.path.join(files, "png16_rgba_40mp.png")
     if not path or not os.path.exists(path):
         r.skip = "tests/stress/gen_hostile.py not in this tree"
@@ -91,14 +91,17 @@ async def heavy(svc, sc, files):
 
     async def client():
         while time.monotonic() < end:
-            st, h, _, dt = await http(svc.port, "POST", "/predict", body, timeout=15)
-            res.append((st, h, dt))
+            st, h, b, dt = await http(svc.port, "POST", "/predict", body, timeout=15)
+            # This image costs more than a decode may (docs/images.md): the
+            # CPU budget's 400 is a correct answer, as a 200 would be.
+            budget = st == 400 and b"took longer" in (b or b"")
+            res.append((st, h, dt, budget))
 
     lc, _ = await with_light(svc, asyncio.gather(*(client() for _ in range(12))))
     r.requests = len(res) + len(lc.statuses)
     r.outcomes = count([x[0] for x in res])
     r.light = lc.summary()
-    bad = [x for x in res if not answered_ok(x[0], x[1], RETRY_OK) or
+    bad = [x for x in res if not (x[3] or answered_ok(x[0], x[1], RETRY_OK)) or
            (x[0] == 503 and x[2] > 1.0)]
     r.passed = bool(res) and not bad and lc.ok()
     r.why = "; ".join(([] if not bad else ["%d heavy answers not 200/fast 503 (%s)" % (

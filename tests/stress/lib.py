@@ -107,6 +107,11 @@ class Service:
             except OSError:
                 pass
         self.log.close()
+        try:  # the service's own account, for a failed attack's report
+            with open(os.path.join(self.tmp, "frontend.log"), "rb") as f:
+                self.log_tail = f.read()[-2000:].decode("utf-8", "replace").splitlines()[-8:]
+        except OSError:
+            self.log_tail = []
         subprocess.run(["rm", "-rf", self.tmp])
 
 

@@ -104,6 +104,9 @@ async def main():
             print("#   %s | light client %s | %.0f s" % (res.outcomes, res.light, secs))
             if verdict == "FAIL" and res.why:
                 print("#   why: " + res.why)
+            if verdict == "FAIL":
+                for line in getattr(svc, "log_tail", []):
+                    print("#   log: " + line)
         else:
             print("# %s: %s in %.0f s" % (res.name, verdict, secs), file=sys.stderr, flush=True)
         sys.stdout.flush()
