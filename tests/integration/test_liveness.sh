@@ -75,10 +75,14 @@ p50=$(pct "$d/light1" 50); p99=$(pct "$d/light1" 99)
 echo "# light client under 12 heavy senders: $nl requests, p50 $p50 ms, p99 $p99 ms, max $(pct "$d/light1" 100) ms"
 timed "light client p99 ${p99} ms <= $P99_MS ms" [ "$p99" -le "$P99_MS" ]
 echo "# heavy answers: $(awk '{ print $1 }' "$d/heavy" | sort | uniq -c | tr '\n' ' ')"
-check_eq "heavy senders: only 200, 503 or 504" 0 "$(grep -cv '^200 \|^503 \|^504 ' "$d/heavy")"
+# A 40 MP 16-bit PNG may cost more CPU than a decode is allowed
+# (docs/images.md): the budget's 400 is a right answer, as a 200 is.
+check_eq "heavy senders: only 200, 400 (CPU budget), 503 or 504" 0 \
+    "$(grep -cv '^200 \|^503 \|^504 \|^400 .* budget$' "$d/heavy")"
 timed "heavy senders: never 504 ($(grep -c '^504 ' "$d/heavy"))" [ "$(grep -c '^504 ' "$d/heavy")" -eq 0 ]
-timed "heavy senders: some were served" grep -q '^200 ' "$d/heavy"
-check_eq "every heavy 503 carries Retry-After" 0 "$(awk '$1 == 503 && $3 == ""' "$d/heavy" | wc -l)"
+timed "heavy senders: some reached a worker and were answered (200 or the budget's 400)" \
+    grep -q '^200 \|^400 .* budget$' "$d/heavy"
+check_eq "every heavy 503 carries Retry-After" 0 "$(awk '$1 == 503 && $3 == "-"' "$d/heavy" | wc -l)"
 awk '$1 == 503' "$d/heavy" >"$d/heavy503"
 awk '$1 == 200' "$d/heavy" >"$d/heavy200"
 echo "# heavy 503s: p50 $(pct "$d/heavy503" 50) ms, p99 $(pct "$d/heavy503" 99) ms, max $(pct "$d/heavy503" 100) ms; heavy 200s: p50 $(pct "$d/heavy200" 50) ms, max $(pct "$d/heavy200" 100) ms"
@@ -98,8 +102,8 @@ check "every ping answered within 1 s (max $(pct "$d/pings" 100) ms)" [ "$(pct "
 # answers (a 504 was decoded too, once, after its caller gave up).
 dec_heavy=$(grep -c 'decode .* 40000000 pixels' "$d/fe.log")
 dec_light=$(grep -c 'decode .* 784 pixels' "$d/fe.log")
-answered=$(grep -c '^200 \|^504 ' "$d/heavy")
-echo "# decodes: heavy $dec_heavy for $answered heavy 200s and 504s, light $dec_light for $nl light 200s"
+answered=$(grep -c '^200 \|^504 \|^400 .* budget$' "$d/heavy")
+echo "# decodes: heavy $dec_heavy for $answered heavy 200s, budget 400s and 504s, light $dec_light for $nl light 200s"
 check_eq "one decode per heavy image that reached a worker" "$answered" "$dec_heavy"
 check_eq "one decode per answered light image" "$nl" "$dec_light"
 

@@ -4,8 +4,9 @@
 CLIENTS threads each post files to http://HOST:PORT/predict (multipart
 form field "file", image/png) one after another over a keep-alive
 connection, for SECONDS; client i starts at FILE i (mod the count) and
-cycles. Prints one line per request: "CODE SECONDS RETRY_AFTER" (CODE 0 on
-a connection error, RETRY_AFTER "-" when absent).
+cycles. Prints one line per request: "CODE SECONDS RETRY_AFTER WHY" (CODE 0
+on a connection error, RETRY_AFTER "-" when absent, WHY "budget" for a 400
+from the decode CPU budget, else "-").
 
 http_load.py --health HOST:PORT SECONDS
 GETs /health every 100 ms for SECONDS and prints "CODE WORKERS" per call.
@@ -43,11 +44,15 @@ def client(addr, end, bodies, first, out, lock):
             conn.request("POST", "/predict", body,
                          {"Content-Type": "multipart/form-data; boundary=" + BOUNDARY})
             r = conn.getresponse()
-            r.read()
-            line = "%d %.4f %s" % (r.status, time.monotonic() - t0, r.getheader("Retry-After", "-"))
+            data = r.read()
+            # A 400 from the decode CPU budget (the image costs more than a
+            # decode may) is told apart from other 400s.
+            why = "budget" if r.status == 400 and b"took longer" in data else "-"
+            line = "%d %.4f %s %s" % (r.status, time.monotonic() - t0,
+                                      r.getheader("Retry-After", "-"), why)
         except (OSError, http.client.HTTPException):
             conn = None
-            line = "0 %.4f -" % (time.monotonic() - t0)
+            line = "0 %.4f - -" % (time.monotonic() - t0)
         with lock:
             out.append(line)
 
