@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* Multipart framing allowed on top of the image itself before h2o refuses
  * the body from its Content-Length alone. */
@@ -29,6 +30,18 @@ struct http_server {
 	size_t connections, max_connections; /* open HTTP connections, and the cap */
 	char refusal[256];		     /* the whole 503 answer above max_connections */
 	size_t refusal_len;
+	h2o_timeout_t linger; /* how long a refused connection is drained */
+};
+
+/* A refused connection after its 503: what the client still sends is read
+ * and dropped until it closes, LINGER_BYTES arrive or LINGER_MS pass.
+ * Closing with unread input would send a reset, which can reach the client
+ * before it reads the 503 (it then sees a dropped connection instead). */
+#define LINGER_MS 1000
+#define LINGER_BYTES ((size_t)256 << 10)
+struct refused {
+	h2o_timeout_entry_t timer;
+	h2o_socket_t *sock;
 };
 
 static struct http_server *server_of(h2o_req_t *req)
@@ -123,18 +136,57 @@ static int route_request(h2o_handler_t *self, h2o_req_t *req)
 	return 0;
 }
 
-static void on_refused_written(h2o_socket_t *sock, const char *err)
+static void refused_close(struct refused *r)
 {
-	(void)err;
-	h2o_socket_close(sock);
+	if (h2o_timeout_is_linked(&r->timer))
+		h2o_timeout_unlink(&r->timer);
+	h2o_socket_close(r->sock);
+	free(r);
 }
 
-/* Above max_connections: the fixed 503 and close, without reading. */
+static void on_refused_timeout(h2o_timeout_entry_t *entry)
+{
+	refused_close(H2O_STRUCT_FROM_MEMBER(struct refused, timer, entry));
+}
+
+static void on_refused_read(h2o_socket_t *sock, const char *err)
+{
+	struct refused *r = sock->data;
+
+	if (err || sock->bytes_read > LINGER_BYTES) {
+		refused_close(r);
+		return;
+	}
+	h2o_buffer_consume(&sock->input, sock->input->size);
+}
+
+static void on_refused_written(h2o_socket_t *sock, const char *err)
+{
+	struct refused *r = sock->data;
+
+	if (err) {
+		refused_close(r);
+		return;
+	}
+	shutdown(h2o_socket_get_fd(sock), SHUT_WR); /* the 503 is all we say */
+	h2o_socket_read_start(sock, on_refused_read);
+}
+
+/* Above max_connections: the fixed 503, then a short drain and close
+ * (struct refused); the request itself is never parsed. */
 static void refuse(struct http_server *srv, h2o_socket_t *sock)
 {
 	h2o_iovec_t buf = h2o_iovec_init(srv->refusal, srv->refusal_len);
+	struct refused *r = malloc(sizeof *r);
 
 	metrics_reject(METRICS_REJECT_CONNECTIONS);
+	if (!r) {
+		h2o_socket_close(sock);
+		return;
+	}
+	*r = (struct refused){.timer = {.cb = on_refused_timeout}, .sock = sock};
+	sock->data = r;
+	h2o_timeout_link(srv->rc.h2o.loop, &srv->linger, &r->timer);
 	h2o_socket_write(sock, &buf, 1, on_refused_written);
 }
 
@@ -211,6 +263,7 @@ int http_start(const struct http_opts *opts, h2o_loop_t *loop, struct backend *b
 	respond_json_errors(path);
 	respond_json_errors(&host->fallback_path);
 	h2o_context_init(&srv->rc.h2o, loop, &srv->globalconf);
+	h2o_timeout_init(loop, &srv->linger, LINGER_MS);
 	srv->accept_ctx.ctx = &srv->rc.h2o;
 	srv->accept_ctx.hosts = srv->globalconf.hosts;
 	srv->listener = h2o_evloop_socket_create(loop, fd, H2O_SOCKET_FLAG_DONT_READ);
@@ -247,8 +300,9 @@ void http_free(struct http_server *s)
 	http_stop_accepting(s);
 	/* h2o 2.2 cannot close HTTP/1 connections from outside, and disposing
 	 * the context under a live one aborts: leave it all to the exit. */
-	if (http_busy(s))
+	if (http_busy(s) || !h2o_linklist_is_empty(&s->linger._entries))
 		return;
+	h2o_timeout_dispose(s->rc.h2o.loop, &s->linger);
 	h2o_context_dispose(&s->rc.h2o);
 	h2o_config_dispose(&s->globalconf);
 	free(s);

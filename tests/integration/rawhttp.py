@@ -6,7 +6,7 @@ requests that curl will not send, many idle connections, and timings.
         (CLOSED = 1 when the server closed the connection after answering).
   rawhttp.py chunked PORT CTYPE FILE HEADER... the same with a chunked body.
   rawhttp.py cap PORT N                        opens N idle connections, then
-        one more that sends GET /nope (404 when served); prints "STATUS SECONDS" for that last
+        one more that sends a 200 KB POST; prints "STATUS SECONDS" for that last
         one (STATUS "closed" if the server closed it without an answer, or
         "timeout" after 10 s); then closes the N and checks that a new GET
         /nope is served: prints "after STATUS".
@@ -79,8 +79,14 @@ def cap(port, n):
     time.sleep(0.2)  # let the server accept them all before the extra one
     t0 = time.monotonic()
     try:
+        # An upload, not a bare GET: the server answers without reading it,
+        # and must not reset the connection before the answer is read.
         s = connect(port)
-        s.sendall(b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n")
+        body = b"x" * 200000
+        s.sendall(b"POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: image/png\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body))
+        time.sleep(0.1)  # the answer is on its way before the body
+        s.sendall(body)
         status, _, _ = read_answer(s)
         s.close()
     except (ConnectionResetError, BrokenPipeError):
