@@ -33,7 +33,7 @@
 #define SERVE_MAX_PIPES 16
 /* A large image that waited this long for a decode thread is answered
  * `unavailable` rather than decoded late. */
-#define SERVE_MAX_WAIT_US 1000000u
+#define SERVE_MAX_WAIT_US 500000u
 
 enum slot_state {
 	SLOT_IDLE,   /* not receiving (stopping) */

@@ -5,7 +5,10 @@
  * most SERVE_LIGHT_PIXELS) and heavy. Decode threads take light work first;
  * with two or more threads the first one takes light work only and at most
  * n-1 heavy decodes run at once, so a small upload is never queued behind a
- * large decode. A heavy request that waited SERVE_MAX_WAIT_US for a decode
+ * large decode; the threads that may run heavy decodes run at a lower CPU
+ * priority (nice +HEAVY_NICE), so that on a busy machine the light lane,
+ * the compute thread and the nng threads are scheduled ahead of a long
+ * decode. A heavy request that waited SERVE_MAX_WAIT_US for a decode
  * thread is answered `unavailable` instead of being decoded late (its
  * caller would rather retry than time out). A decoded request moves to the ready
  * queue; the compute thread runs the model on up to max_batch ready inputs
@@ -18,9 +21,12 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#define HEAVY_NICE 10
 
 struct decoder {
 	struct server *s;
@@ -149,6 +155,8 @@ static void *decoder_main(void *arg)
 	char err[ERR_MAX];
 	bool heavy;
 
+	if (d->index > 0)
+		setpriority(PRIO_PROCESS, (id_t)gettid(), HEAVY_NICE);
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		struct slot *sl = NULL;
