@@ -30,7 +30,6 @@
 #define PING_ROUND_MS 200
 #define PING_TIMEOUT_MS 1000
 #define NPINGERS 1
-#define MAX_CLOSE 16 /* pipes closed per round, at most */
 #define REFUSED_LOG_MS 10000
 
 enum stage { STAGE_SEND, STAGE_RECV };
@@ -354,28 +353,44 @@ static void ping_send(struct backend *b, struct pinger *p)
 	nng_ctx_send(p->ctx, p->aio);
 }
 
-/* nng thread, every PING_ROUND_MS / workers: close the pipes that sent
- * nothing for silent_ms (nng's REQ then resends their requests to other
- * workers at once), then send a ping unless one is still in flight. */
+/* nng thread, every PING_ROUND_MS / workers: close the pipe that sent
+ * nothing for silent_ms the longest (nng's REQ then resends its requests
+ * to other workers at once), then send a ping unless one is still in
+ * flight. */
 static void timer_cb(void *arg)
 {
 	struct backend *b = arg;
-	nng_pipe dead[MAX_CLOSE];
-	nng_time silent[MAX_CLOSE];
+	nng_pipe dead = NNG_PIPE_INITIALIZER;
+	nng_time silent = 0;
 	struct pinger *go[NPINGERS];
-	int ndead = 0, ngo = 0;
+	int ngo = 0;
 
 	if (atomic_load(&b->closing) || nng_aio_result(b->timer) == NNG_ECANCELED)
 		return;
 	pthread_mutex_lock(&b->mu);
 	nng_time now = nng_clock();
-	for (size_t i = 0; i < b->npeers && ndead < MAX_CLOSE; i++) {
+	/* Only the longest-silent pipe goes in one round. A stopped worker
+	 * soon holds every request in flight (and the one ping), so a healthy
+	 * one can fall silent merely for lack of work; once the stopped one's
+	 * requests are resent to it, it answers. The others get a fresh
+	 * silent_ms; a second stuck worker is closed one round later. */
+	struct peer *worst = NULL;
+	for (size_t i = 0; i < b->npeers; i++) {
 		struct peer *peer = &b->peers[i];
-		if (!peer->closing && now - peer->last >= (nng_time)b->silent_ms) {
-			peer->closing = true;
-			silent[ndead] = now - peer->last;
-			dead[ndead++] = peer->pipe;
+		if (!peer->closing && now - peer->last >= (nng_time)b->silent_ms &&
+		    (!worst || peer->last < worst->last))
+			worst = peer;
+	}
+	if (worst) {
+		for (size_t i = 0; i < b->npeers; i++) {
+			struct peer *peer = &b->peers[i];
+			if (peer != worst && !peer->closing &&
+			    now - peer->last >= (nng_time)b->silent_ms)
+				peer->last = now;
 		}
+		worst->closing = true;
+		silent = now - worst->last;
+		dead = worst->pipe;
 	}
 	size_t want = b->npeers > 0 ? NPINGERS : 0;
 	nng_duration every =
@@ -386,11 +401,11 @@ static void timer_cb(void *arg)
 			go[ngo++] = &b->pingers[i];
 		}
 	pthread_mutex_unlock(&b->mu);
-	for (int i = 0; i < ndead; i++) {
+	if (nng_pipe_id(dead) > 0) {
 		log_warn("worker pipe %u silent for %llu ms: closing it; its requests go to "
 			 "another worker",
-			 nng_pipe_id(dead[i]), (unsigned long long)silent[i]);
-		nng_pipe_close(dead[i]);
+			 nng_pipe_id(dead), (unsigned long long)silent);
+		nng_pipe_close(dead);
 	}
 	for (int i = 0; i < ngo; i++)
 		ping_send(b, go[i]);
