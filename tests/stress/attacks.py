@@ -122,8 +122,8 @@ async def slow(svc, sc, files):
 
     async def trickle(i):
         try:
-            rd, w = await asyncio.open_connection("127.0.0.1", svc.port)
-        except OSError:
+            rd, w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", svc.port), 5)
+        except OSError:  # TimeoutError is one
             closed[0] += 1
             return
         end = time.monotonic() + secs
@@ -131,7 +131,7 @@ async def slow(svc, sc, files):
         try:
             while time.monotonic() < end and k < len(head):
                 w.write(head[k:k + 1])
-                await w.drain()
+                await asyncio.wait_for(w.drain(), 5)
                 k += 1
                 await asyncio.sleep(0.5 + (i % 10) / 20)
                 if rd.at_eof() or w.is_closing():
