@@ -10,12 +10,14 @@ void admit_init(struct admit *a, size_t max_requests, size_t max_bytes)
 
 enum admit_result admit_take(struct admit *a, size_t len)
 {
-	size_t held;
+	size_t n = atomic_load(&a->requests), held;
 
-	if (atomic_fetch_add(&a->requests, 1) >= a->max_requests) {
-		atomic_fetch_sub(&a->requests, 1);
-		return ADMIT_TOO_MANY_REQUESTS;
-	}
+	/* Compare-and-swap, so the count itself never passes the limit (an
+	 * add-then-undo would show a passing excess to readers). */
+	do {
+		if (n >= a->max_requests)
+			return ADMIT_TOO_MANY_REQUESTS;
+	} while (!atomic_compare_exchange_weak(&a->requests, &n, n + 1));
 	held = atomic_load(&a->bytes);
 	do {
 		if (held > 0 && (held >= a->max_bytes || len > a->max_bytes - held)) {
