@@ -51,6 +51,10 @@ BINS      :=
 TEST_BINS :=
 FUZZERS   :=
 
+# `make` alone builds everything: the module fragments below define rules
+# before `all` does.
+.DEFAULT_GOAL := all
+
 .PHONY: all deps test-deps run test asan fuzz fuzzers bench stress weights data format install clean
 
 # libFuzzer harnesses: clang, built apart from the normal objects (make fuzzers).
