@@ -40,6 +40,7 @@ endif
 pc = $(shell pkg-config --cflags --libs $(1) 2>/dev/null)
 LIB_nng     := -lnng
 LIB_h2o     := $(call pc,libh2o-evloop) -lssl -lcrypto
+LIB_crypto  := $(call pc,libcrypto)
 LIB_msgpack := $(call pc,msgpack)
 LIB_jansson := $(call pc,jansson)
 LIB_blas    := $(call pc,openblas)

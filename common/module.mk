@@ -15,6 +15,9 @@ $(B)/tests/t_proto: LDLIBS += $(LIB_msgpack)
 TEST_BINS += $(B)/tests/t_proto_bad
 $(B)/tests/t_proto_bad: $(B)/obj/tests/unit/t_proto_bad.o $(PROTO_OBJS) $(COMMON_OBJS)
 $(B)/tests/t_proto_bad: LDLIBS += $(LIB_msgpack)
+TEST_BINS += $(B)/tests/t_proto_input
+$(B)/tests/t_proto_input: $(B)/obj/tests/unit/t_proto_input.o $(PROTO_OBJS) $(COMMON_OBJS)
+$(B)/tests/t_proto_input: LDLIBS += $(LIB_msgpack)
 $(B)/tests/t_nngclose: $(B)/obj/tests/unit/t_nngclose.o $(NNGCLOSE_OBJS) $(COMMON_OBJS)
 $(B)/tests/t_nngclose: LDLIBS += $(LIB_nng) -lpthread
 

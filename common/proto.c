@@ -251,6 +251,15 @@ static int check_version(const msgpack_object *o, char *err)
 	return 0;
 }
 
+float proto_f32le(const uint8_t *p)
+{
+	uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+		     (uint32_t)p[3] << 24;
+	float f;
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
 /* ---- maps ---------------------------------------------------------------- */
 
 static unsigned bit(int key)
@@ -317,9 +326,9 @@ static int parse_message(const struct message_kind *k, const uint8_t *buf, size_
 
 /* ---- requests ------------------------------------------------------------ */
 
-enum { K_V, K_IMAGE, K_PIXELS, K_WIDTH, K_HEIGHT, K_PROBS, K_PING, K_EXPLAIN, K_COUNT };
-static const char *const request_keys[K_COUNT] = {"v",	    "image", "pixels", "width",
-						  "height", "probs", "ping",   "explain"};
+enum { K_V, K_IMAGE, K_PIXELS, K_WIDTH, K_HEIGHT, K_PROBS, K_PING, K_EXPLAIN, K_INPUT, K_COUNT };
+static const char *const request_keys[K_COUNT] = {"v",	   "image", "pixels",  "width", "height",
+						  "probs", "ping",  "explain", "input"};
 
 static int request_field(int key, const msgpack_object *o, void *out, char *err)
 {
@@ -340,21 +349,48 @@ static int request_field(int key, const msgpack_object *o, void *out, char *err)
 	case K_PROBS: return get_bool(o, name, &req->probs, err);
 	case K_PING: return get_bool(o, name, &req->ping, err);
 	case K_EXPLAIN: return get_bool(o, name, &req->explain, err);
+	case K_INPUT: return get_bin(o, name, &req->input, &req->input_len, err);
 	default: return 0;
 	}
+}
+
+/* "input": exactly 784 float32 LE, each finite and in [0, 1]. */
+static int check_input(const struct proto_request *req, char *err)
+{
+	if (req->input_len != PROTO_TENSOR_BYTES)
+		return err_set(err, ERR_BAD_REQUEST,
+			       "\"input\" has %zu bytes but must have %d (784 float32)",
+			       req->input_len, PROTO_TENSOR_BYTES);
+	for (int i = 0; i < PROTO_TENSOR_BYTES / 4; i++) {
+		float v = proto_f32le(req->input + 4 * i);
+		if (!(v >= 0.f && v <= 1.f))
+			return err_set(err, ERR_BAD_REQUEST,
+				       "\"input\" pixel %d is %g, outside [0, 1]", i, (double)v);
+	}
+	return 0;
 }
 
 /* Cross-field rules, after every key is read. */
 static int request_check(const void *out, unsigned seen, char *err)
 {
 	const struct proto_request *req = out;
+	int kinds = !!(seen & bit(K_IMAGE)) + !!(seen & bit(K_PIXELS)) + !!(seen & bit(K_INPUT));
 
 	if (!(seen & bit(K_V)))
 		return err_set(err, ERR_BAD_REQUEST, "missing key \"v\" (protocol version)");
 	if ((seen & bit(K_IMAGE)) && (seen & bit(K_PIXELS)))
 		return err_set(err, ERR_BAD_REQUEST, "request has both \"image\" and \"pixels\"");
+	if (kinds > 1)
+		return err_set(err, ERR_BAD_REQUEST,
+			       "request has more than one of \"image\", \"pixels\", \"input\"");
 	if (req->ping)
 		return 0;
+	if (seen & bit(K_INPUT)) {
+		if (seen & (bit(K_WIDTH) | bit(K_HEIGHT)))
+			return err_set(err, ERR_BAD_REQUEST,
+				       "\"width\"/\"height\" go with \"pixels\", not \"input\"");
+		return check_input(req, err);
+	}
 	if (seen & bit(K_IMAGE)) {
 		if (seen & (bit(K_WIDTH) | bit(K_HEIGHT)))
 			return err_set(err, ERR_BAD_REQUEST,
@@ -363,7 +399,7 @@ static int request_check(const void *out, unsigned seen, char *err)
 	}
 	if (!(seen & bit(K_PIXELS)))
 		return err_set(err, ERR_BAD_REQUEST,
-			       "request needs \"image\" or \"pixels\" (or \"ping\")");
+			       "request needs \"image\", \"pixels\" or \"input\" (or \"ping\")");
 	if (!(seen & bit(K_WIDTH)) || !(seen & bit(K_HEIGHT)))
 		return err_set(err, ERR_BAD_REQUEST, "\"pixels\" needs \"width\" and \"height\"");
 	if (req->width == 0 || req->height == 0)
@@ -399,11 +435,13 @@ enum {
 	R_CODE,
 	R_ERROR,
 	R_INPUT,
+	R_MODEL,
 	R_COUNT
 };
 static const char *const reply_keys[R_COUNT] = {"v",	    "ok",   "digit",  "confidence",
 						"probs",    "pong", "worker", "batch",
-						"infer_us", "code", "error",  "input"};
+						"infer_us", "code", "error",  "input",
+						"model"};
 
 static int get_probs(const msgpack_object *o, float *probs, char *err)
 {
@@ -460,6 +498,7 @@ static int reply_field(int key, const msgpack_object *o, void *out, char *err)
 	case R_CODE: return get_str(o, name, rep->code, sizeof rep->code, err);
 	case R_ERROR: return get_str(o, name, rep->error, sizeof rep->error, err);
 	case R_INPUT: return get_input(o, rep, err);
+	case R_MODEL: return get_str(o, name, rep->model, sizeof rep->model, err);
 	default: return 0;
 	}
 }

@@ -4,18 +4,21 @@
  *
  *   request  {"v":1, "image": bin}                      PNG or JPEG bytes
  *            {"v":1, "pixels": bin, "width": u, "height": u}   8-bit gray
+ *            {"v":1, "input": bin}       the 28x28 model input itself: 784 float32
+ *                                        little-endian, in [0, 1], no intake
  *            {"v":1, "ping": true}                          liveness probe
  *            optional "probs": true   (reply carries all ten probabilities)
  *            optional "explain": true (reply carries "input", what the model saw)
  *   reply    {"v":1, "ok":true, "digit":u, "confidence":f, "probs":[f x 10]?,
- *             "input": bin(784)?, "worker":u, "batch":u, "infer_us":u}
- *            {"v":1, "ok":true, "pong":true, "worker":u}     answer to ping
- *            {"v":1, "ok":false, "code":str, "error":str, "worker":u?}
+ *             "input": bin(784)?, "worker":u, "batch":u, "infer_us":u, "model":str}
+ *            {"v":1, "ok":true, "pong":true, "worker":u, "model":str}  answer to ping
+ *            {"v":1, "ok":false, "code":str, "error":str, "worker":u?, "model":str?}
  *   worker = the worker's pid, batch = size of the batch this request ran in,
  *   infer_us = this image's decode + normalise time plus the forward time of
  *   its batch, in microseconds (for logs and metrics; callers may ignore
  *   them). input = the 28x28 normalised image the model read, row-major,
- *   one byte per pixel (0 = background, 255 = ink).
+ *   one byte per pixel (0 = background, 255 = ink). model = the version of
+ *   the weights the worker serves (first 12 hex digits of their SHA-256).
  *
  * Parsing never trusts the input: wrong types, unknown versions, missing or
  * duplicate keys give ERR_BAD_REQUEST with a message. Unknown keys are
@@ -34,6 +37,10 @@
 #define PROTO_MAX_SIDE 16384
 /* Bytes of a reply's "input": the 28x28 model input. */
 #define PROTO_INPUT_BYTES 784
+/* Bytes of a request's "input": the same 784 pixels as float32 LE. */
+#define PROTO_TENSOR_BYTES (784 * 4)
+/* Longest "model" version string a reply may carry (without the NUL). */
+#define PROTO_MODEL_MAX 32
 
 struct proto_request {
 	const uint8_t *image; /* PNG/JPEG bytes, or NULL */
@@ -41,6 +48,10 @@ struct proto_request {
 	const uint8_t *pixels; /* width*height gray bytes, or NULL */
 	size_t pixels_len;
 	uint32_t width, height;
+	/* "input": PROTO_TENSOR_BYTES of float32 LE in [0, 1] (checked by the
+	 * parser), possibly unaligned; the worker runs them as they are. */
+	const uint8_t *input;
+	size_t input_len;
 	bool probs;
 	bool ping;
 	bool explain; /* ask for the reply's "input" */
@@ -60,6 +71,7 @@ struct proto_reply {
 	uint32_t infer_us; /* decode + batch forward time, 0 if unknown */
 	char code[32];	   /* when !ok: "invalid_image", "unsupported_type", ... */
 	char error[256];   /* when !ok: human-readable message */
+	char model[PROTO_MODEL_MAX + 1]; /* weights version, "" if not sent */
 };
 
 /* Pack into a malloc'd buffer the caller frees with free(). */
@@ -68,6 +80,10 @@ int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len);
 
 int proto_parse_request(const uint8_t *buf, size_t len, struct proto_request *req, char *err);
 int proto_parse_reply(const uint8_t *buf, size_t len, struct proto_reply *rep, char *err);
+
+/* The float32 stored little-endian at p (any alignment), e.g. one pixel of
+ * a request's "input". */
+float proto_f32le(const uint8_t *p);
 
 /* Fill an error reply from an ERR_* code and message. */
 void proto_reply_error(struct proto_reply *rep, int code, const char *msg);

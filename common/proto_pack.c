@@ -35,32 +35,50 @@ static int finish(msgpack_sbuffer *sb, int failed, uint8_t **buf, size_t *len)
 	return 0;
 }
 
+/* The one payload of a non-ping request: 0 image, 1 pixels, 2 input; -1
+ * when there is not exactly one, or its sizes are wrong. */
+static int payload_kind(const struct proto_request *req)
+{
+	int n = !!req->image + !!req->pixels + !!req->input;
+
+	if (n != 1)
+		return -1;
+	if (req->input)
+		return req->input_len == PROTO_TENSOR_BYTES ? 2 : -1;
+	if (req->image)
+		return 0;
+	if (req->width == 0 || req->height == 0 || req->width > PROTO_MAX_SIDE ||
+	    req->height > PROTO_MAX_SIDE || req->pixels_len != (size_t)req->width * req->height)
+		return -1;
+	return 1;
+}
+
 int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *len)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	int f = 0;
-	bool pixels = !req->ping && req->pixels;
+	int kind = req->ping ? 0 : payload_kind(req);
 
 	*buf = NULL;
 	*len = 0;
-	if (!req->ping && !!req->image == !!req->pixels)
-		return ERR_INVALID;
-	if (pixels &&
-	    (req->width == 0 || req->height == 0 || req->width > PROTO_MAX_SIDE ||
-	     req->height > PROTO_MAX_SIDE || req->pixels_len != (size_t)req->width * req->height))
+	if (kind < 0)
 		return ERR_INVALID;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	f |= msgpack_pack_map(&pk, 1 + (pixels ? 3 : 1) + req->probs + req->explain);
+	f |= msgpack_pack_map(&pk, 1 + (!req->ping && kind == 1 ? 3 : 1) + req->probs +
+				       req->explain);
 	f |= pack_key(&pk, "v") | msgpack_pack_uint32(&pk, PROTO_VERSION);
 	if (req->ping) {
 		f |= pack_key(&pk, "ping") | msgpack_pack_true(&pk);
-	} else if (pixels) {
+	} else if (kind == 1) {
 		f |= pack_key(&pk, "pixels") |
 		     msgpack_pack_bin_with_body(&pk, req->pixels, req->pixels_len);
 		f |= pack_key(&pk, "width") | msgpack_pack_uint32(&pk, req->width);
 		f |= pack_key(&pk, "height") | msgpack_pack_uint32(&pk, req->height);
+	} else if (kind == 2) {
+		f |= pack_key(&pk, "input") |
+		     msgpack_pack_bin_with_body(&pk, req->input, req->input_len);
 	} else {
 		f |= pack_key(&pk, "image") |
 		     msgpack_pack_bin_with_body(&pk, req->image, req->image_len);
@@ -72,22 +90,25 @@ int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *l
 	return finish(&sb, f, buf, len);
 }
 
-/* worker, batch and infer_us are sent only when known (non-zero). */
+/* worker, batch, infer_us and model are sent only when known (non-zero). */
 static int pack_stats(msgpack_packer *pk, const struct proto_reply *rep)
 {
 	int f = 0;
+	size_t mlen = bounded_len(rep->model, sizeof rep->model);
 	if (rep->worker)
 		f |= pack_key(pk, "worker") | msgpack_pack_uint32(pk, rep->worker);
 	if (rep->batch)
 		f |= pack_key(pk, "batch") | msgpack_pack_uint32(pk, rep->batch);
 	if (rep->infer_us)
 		f |= pack_key(pk, "infer_us") | msgpack_pack_uint32(pk, rep->infer_us);
+	if (mlen)
+		f |= pack_key(pk, "model") | msgpack_pack_str_with_body(pk, rep->model, mlen);
 	return f;
 }
 
 static size_t stats_count(const struct proto_reply *rep)
 {
-	return (rep->worker != 0) + (rep->batch != 0) + (rep->infer_us != 0);
+	return (rep->worker != 0) + (rep->batch != 0) + (rep->infer_us != 0) + (rep->model[0] != 0);
 }
 
 int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len)

@@ -104,6 +104,8 @@ void serve_reply_locked(struct server *s, struct slot *sl)
 		return;
 	}
 	sl->reply.worker = s->pid;
+	if (!sl->reply.model[0]) /* pongs and errors: the model being served */
+		memcpy(sl->reply.model, s->version, sizeof s->version);
 	nng_msg_clear(msg);
 	if (proto_pack_reply(&sl->reply, &buf, &len) != 0 || nng_msg_append(msg, buf, len) != 0) {
 		/* Out of memory: no reply; the caller's timeout covers it. */
@@ -339,6 +341,7 @@ int serve_start(const struct serve_config *cfg, struct model *m, struct server *
 		return err_set(err, ERR_NOMEM, "out of memory");
 	s->cfg = *cfg;
 	s->model = m;
+	snprintf(s->version, sizeof s->version, "%s", model_version(m));
 	s->pid = (uint32_t)getpid();
 	rc = init_sync(s, err);
 	if (rc) {

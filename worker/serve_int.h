@@ -66,6 +66,9 @@ struct queue {
 struct server {
 	struct serve_config cfg;
 	struct model *model;
+	/* model_version(model), sent in every reply; whoever replaces model
+	 * updates it under mu. */
+	char version[MODEL_VERSION_LEN + 1];
 	nng_socket sock;
 	struct slot *slots;
 	int nslots;

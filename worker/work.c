@@ -124,6 +124,14 @@ static uint64_t fnv1a(const uint8_t *p, size_t n)
 	return h;
 }
 
+_Static_assert(PROTO_TENSOR_BYTES == MODEL_PIXELS * 4, "request input is one model row");
+static int tensor_input(const struct proto_request *r, float *input)
+{
+	for (int i = 0; i < MODEL_PIXELS; i++)
+		input[i] = proto_f32le(r->input + 4 * i);
+	return 0;
+}
+
 /* Decode thread, s->mu not held: sl's request into sl->input. */
 static int decode(struct server *s, struct slot *sl, char *err)
 {
@@ -131,15 +139,17 @@ static int decode(struct server *s, struct slot *sl, char *err)
 	uint64_t t0 = beat_now_us();
 	int rc;
 
-	if (r->image)
+	if (r->input) /* the model input itself: no intake (checked by the parser) */
+		rc = tensor_input(r, sl->input);
+	else if (r->image)
 		rc = img_to_mnist(r->image, r->image_len, &s->cfg.limits, sl->input, err);
 	else
 		rc = img_gray_to_mnist(r->pixels, r->width, r->height, &s->cfg.limits, sl->input,
 				       err);
 	sl->decode_us = beat_now_us() - t0;
 	if (log_enabled(LOG_DEBUG)) {
-		const uint8_t *b = r->image ? r->image : r->pixels;
-		size_t n = r->image ? r->image_len : r->pixels_len;
+		const uint8_t *b = r->input ? r->input : r->image ? r->image : r->pixels;
+		size_t n = r->input ? r->input_len : r->image ? r->image_len : r->pixels_len;
 		log_debug("decode %016llx: %zu bytes, %llu pixels, %llu us, %s",
 			  (unsigned long long)fnv1a(b, n), n, (unsigned long long)sl->cost,
 			  (unsigned long long)sl->decode_us, rc ? "failed" : "ok");
@@ -242,6 +252,7 @@ static void run_batch(struct server *s, int n)
 		r->has_probs = want;
 		memcpy(r->probs, probs, sizeof probs);
 		r->batch = (uint32_t)n;
+		memcpy(r->model, model_version(s->model), MODEL_VERSION_LEN + 1);
 		/* this image's decode + its batch's forward */
 		uint64_t us = s->batch[i]->decode_us + dt;
 		r->infer_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)(us ? us : 1);

@@ -34,7 +34,7 @@ static void test_bad_fields(void)
 
 	msg_init(&m, 1);
 	kv_uint(&m, "v", 1);
-	bad_request(&m, "needs \"image\" or \"pixels\"", "neither image nor pixels");
+	bad_request(&m, "needs \"image\", \"pixels\" or \"input\"", "neither image nor pixels");
 
 	msg_init(&m, 5);
 	kv_uint(&m, "v", 1);

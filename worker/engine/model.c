@@ -9,6 +9,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,23 @@ static int open_weights(const char *path, enum model_precision want, struct sft 
 	return 0;
 }
 
+/* m->version from the SHA-256 of the file f holds. */
+static int fingerprint(struct model *m, const struct sft *f, char *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	size_t len;
+	const unsigned char *bytes = sft_bytes(f, &len);
+
+	if (!EVP_Digest(bytes, len, md, &mdlen, EVP_sha256(), NULL) ||
+	    mdlen * 2 < MODEL_VERSION_LEN)
+		return err_set(err, ERR_INTERNAL, "%s: cannot compute its SHA-256", sft_path(f));
+	for (int i = 0; i < MODEL_VERSION_LEN; i++)
+		m->version[i] = "0123456789abcdef"[md[i / 2] >> (i % 2 ? 0 : 4) & 15];
+	m->version[MODEL_VERSION_LEN] = '\0';
+	return 0;
+}
+
 int model_open(const char *path, const struct model_opts *o, struct model **out, char *err)
 {
 	*out = NULL;
@@ -240,6 +258,8 @@ int model_open(const char *path, const struct model_opts *o, struct model **out,
 		return err_set(err, ERR_NOMEM, "model: out of memory");
 	m->max_batch = o->max_batch;
 	int rc = open_weights(path, o->precision, &f, &m->precision, err);
+	if (rc == 0)
+		rc = fingerprint(m, f, err);
 	if (rc < 0)
 		goto fail;
 	size_t b = (size_t)o->max_batch;
@@ -285,6 +305,11 @@ int model_load(const char *path, int max_batch, struct model **out, char *err)
 enum model_precision model_precision(const struct model *m)
 {
 	return m->precision;
+}
+
+const char *model_version(const struct model *m)
+{
+	return m->version;
 }
 
 void model_free(struct model *m)

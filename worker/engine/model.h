@@ -20,7 +20,10 @@
  *               model_int8_path(path) ("x.safetensors" -> "x-int8.safetensors").
  *   MODEL_AUTO  as MODEL_INT8 when this CPU has VNNI and that file exists
  *               (path itself being int8 counts), otherwise as MODEL_FP32.
- * model_precision() says which one was loaded.
+ * model_precision() says which one was loaded, model_version() which file:
+ * the first MODEL_VERSION_LEN hex digits of the SHA-256 of the bytes read
+ * (those validated and loaded, so a model reopened from a changed file
+ * carries the new version).
  *
  * Input pixels are MNIST-like: B x 784 floats in [0, 1], bright ink on a dark
  * background (worker/image/image.h makes them); the (x - 0.1307) / 0.3081
@@ -39,6 +42,7 @@
 
 #define MODEL_PIXELS 784
 #define MODEL_CLASSES 10
+#define MODEL_VERSION_LEN 12
 
 struct model; /* opaque */
 
@@ -59,6 +63,9 @@ int model_load(const char *path, int max_batch, struct model **out, char *err);
 
 /* MODEL_FP32 or MODEL_INT8: what model_open() loaded. */
 enum model_precision model_precision(const struct model *m);
+
+/* MODEL_VERSION_LEN lowercase hex digits (above); lives as long as m. */
+const char *model_version(const struct model *m);
 
 /* "fp32", "int8", "auto"; parse returns 0, or -1 for any other string. */
 const char *model_precision_name(enum model_precision p);

@@ -12,7 +12,7 @@ $(B)/obj/worker/engine/kernels_avx512.o: CFLAGS += -O3 -mavx512f -mavx2 -mfma
 $(B)/obj/worker/engine/kernels_int8_avx512.o: CFLAGS += -O3 -mavx512f -mavx512bw -mavx512vnni \
                                                -mavx2 -mfma
 $(B)/obj/worker/engine/kernels_int8_avxvnni.o: CFLAGS += -O3 -mavxvnni -mavx2 -mfma
-ENGINE_LIBS := $(LIB_blas) $(LIB_jansson)
+ENGINE_LIBS := $(LIB_blas) $(LIB_jansson) $(LIB_crypto)
 $(B)/obj/worker/engine/%.o: CFLAGS += $(filter -I%,$(LIB_blas))
 
 TEST_BINS += $(B)/tests/t_sft $(B)/tests/t_kernels $(B)/tests/t_kernels_int8 $(B)/tests/t_model

@@ -295,6 +295,12 @@ const char *sft_path(const struct sft *f)
 	return f->path;
 }
 
+const unsigned char *sft_bytes(const struct sft *f, size_t *len)
+{
+	*len = f->map_len;
+	return f->map;
+}
+
 size_t sft_count(const struct sft *f)
 {
 	return f->n;

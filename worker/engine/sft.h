@@ -34,6 +34,10 @@ void sft_close(struct sft *f);
 /* The path given to sft_open(), for messages. */
 const char *sft_path(const struct sft *f);
 
+/* The whole file as mapped (header and data), e.g. to fingerprint it; valid
+ * until sft_close(). */
+const unsigned char *sft_bytes(const struct sft *f, size_t *len);
+
 /* Number of tensors (without __metadata__). */
 size_t sft_count(const struct sft *f);
 
