@@ -7,6 +7,8 @@
  * except nng_ctx_send on a pinger and nng_sleep_aio (which only queue).
  */
 #include "backend.h"
+#include "clock.h"
+#include "modelver.h"
 #include "config.h"
 #include "err.h"
 #include "log.h"
@@ -324,6 +326,7 @@ static void ping_cb(void *arg)
 		    rep.pong) {
 			mark_pipe(b, nng_msg_get_pipe(m));
 			backend_mark_ok(b);
+			modelver_seen(rep.model, clock_ms());
 			log_debug("pong from worker %u (pipe %u) in %llu ms", rep.worker,
 				  nng_pipe_id(nng_msg_get_pipe(m)),
 				  (unsigned long long)(nng_clock() - p->sent));

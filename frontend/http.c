@@ -3,6 +3,8 @@
 #include "framing.h"
 #include "listener.h"
 #include "metrics.h"
+#include "modelver.h"
+#include "clock.h"
 #include "predict.h"
 #include "respond.h"
 #include "static.h"
@@ -69,6 +71,11 @@ static void handle_metrics(h2o_req_t *req)
 
 	metrics_set_workers(backend_workers(srv->backend));
 	if (metrics_render(&text, &len) != 0) {
+		respond_detail(req, 500, "Internal error: out of memory");
+		return;
+	}
+	if (modelver_metrics(&text, &len, clock_ms()) != 0) {
+		free(text);
 		respond_detail(req, 500, "Internal error: out of memory");
 		return;
 	}

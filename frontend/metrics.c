@@ -40,7 +40,7 @@ struct hist {
 #define STATUS_MAX 599
 
 static const char *const route_name[METRICS_ROUTE_COUNT] = {
-    "/predict", "/health", "/metrics", "/openapi.json", "/docs", "/redoc", "other"};
+    "/predict", "/health", "/metrics", "/openapi.json", "/docs", "/redoc", "/v2", "other"};
 static const char *const reject_name[METRICS_REJECT_COUNT] = {"overload", "no_worker", "too_large",
 							      "timeout", "connections"};
 
@@ -101,6 +101,8 @@ enum metrics_route metrics_route(const char *path, size_t len)
 		return METRICS_ROUTE_DOCS;
 	if (path_under(path, len, "/redoc"))
 		return METRICS_ROUTE_REDOC;
+	if (path_under(path, len, "/v2"))
+		return METRICS_ROUTE_V2;
 	return METRICS_ROUTE_OTHER;
 }
 

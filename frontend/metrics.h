@@ -37,6 +37,7 @@ enum metrics_route {
 	METRICS_ROUTE_OPENAPI, /* "/openapi.json" */
 	METRICS_ROUTE_DOCS,    /* "/docs" and its assets "/docs/..." */
 	METRICS_ROUTE_REDOC,   /* "/redoc" and its assets "/redoc/..." */
+	METRICS_ROUTE_V2,      /* "/v2" and everything under it (frontend/v2.h) */
 	METRICS_ROUTE_OTHER,   /* anything else (404s) */
 	METRICS_ROUTE_COUNT
 };

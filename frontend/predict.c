@@ -1,8 +1,10 @@
 #include "predict.h"
 #include "admit.h"
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
+#include "modelver.h"
 #include "png_encode.h"
 #include "proto.h"
 #include "respond.h"
@@ -144,6 +146,8 @@ static void respond_reply(h2o_req_t *req, const uint8_t *buf, size_t len, bool p
 		respond_detail(req, 500, "Internal error: bad reply from the inference worker");
 		return;
 	}
+	modelver_seen(rep.model, clock_ms());
+	respond_model_version(req, rep.model);
 	if (rep.ok) {
 		metrics_inference(rep.infer_us, rep.batch);
 		respond_json(req, 200, prediction_json(&rep, probs, explain), rep.worker);

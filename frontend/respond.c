@@ -219,3 +219,12 @@ void respond_static(h2o_req_t *req, const struct static_file *f)
 				      strlen(f->csp));
 	respond(req, 200, f->content_type, h2o_iovec_init(f->body, f->len), 0);
 }
+
+void respond_model_version(h2o_req_t *req, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n)
+		h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-model-version"),
+				      0, NULL, h2o_strdup(&req->pool, v, n).base, n);
+}

@@ -56,6 +56,9 @@ void respond_503(h2o_req_t *req, const char *detail); /* with Retry-After */
 void respond_405(h2o_req_t *req, const char *allow);  /* with Allow */
 void respond_too_large(h2o_req_t *req);		      /* 413, counted as too_large */
 
+/* X-Model-Version: v (a worker reply's "model"), unless v is empty. */
+void respond_model_version(h2o_req_t *req, const char *v);
+
 /* A JSON string from client bytes: invalid UTF-8 becomes '?'. */
 json_t *respond_client_string(const char *s, size_t n);
 
