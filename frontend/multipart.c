@@ -240,11 +240,21 @@ static int after_delimiter(const uint8_t *body, size_t len, size_t *pos, char *e
 int mp_find(const uint8_t *body, size_t len, struct mp_str boundary, const char *field,
 	    const struct mp_limits *lim, struct mp_part *out, char *err)
 {
+	size_t count;
+
+	memset(out, 0, sizeof *out);
+	return mp_find_all(body, len, boundary, field, lim, out, 1, &count, err);
+}
+
+int mp_find_all(const uint8_t *body, size_t len, struct mp_str boundary, const char *field,
+		const struct mp_limits *lim, struct mp_part *out, size_t max, size_t *count,
+		char *err)
+{
 	char needle[MP_MAX_BOUNDARY + 4];
 	size_t nlen, pos, parts = 0;
 	const uint8_t *hit;
 
-	memset(out, 0, sizeof *out);
+	*count = 0;
 	if (boundary.len < 1 || boundary.len > MP_MAX_BOUNDARY)
 		return err_set(err, ERR_INVALID, "invalid multipart boundary");
 	/* needle = CRLF "--" boundary; the first delimiter may lack the CRLF. */
@@ -284,9 +294,9 @@ int mp_find(const uint8_t *body, size_t len, struct mp_str boundary, const char 
 			return err_set(err, ERR_TOO_LARGE,
 				       "part of %zu bytes is above the limit of %zu", part.len,
 				       lim->max_part);
-		if (!out->found && str_eq(part.name, field)) {
-			*out = part;
-			out->found = true;
+		if (str_eq(part.name, field) && (*count)++ < max) {
+			out[*count - 1] = part;
+			out[*count - 1].found = true;
 		}
 		pos = (size_t)(hit - body) + nlen;
 	}

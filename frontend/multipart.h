@@ -61,4 +61,11 @@ int mp_boundary(const char *ctype, size_t ctype_len, struct mp_str *boundary, ch
 int mp_find(const uint8_t *body, size_t len, struct mp_str boundary, const char *field,
 	    const struct mp_limits *lim, struct mp_part *out, char *err);
 
+/* mp_find() for every part named field, in body order: the first max of
+ * them go to out[0..max) (found true), *count says how many there are in
+ * all (it may exceed max). */
+int mp_find_all(const uint8_t *body, size_t len, struct mp_str boundary, const char *field,
+		const struct mp_limits *lim, struct mp_part *out, size_t max, size_t *count,
+		char *err);
+
 #endif

@@ -1,4 +1,5 @@
 #include "predict.h"
+#include "predict_int.h"
 #include "admit.h"
 #include "clock.h"
 #include "err.h"
@@ -35,7 +36,7 @@ void predict_init(struct predictor *p, struct backend *b, struct admit *admit, s
 	mp_limits_default(&p->mp, max_upload);
 }
 
-static void respond_bad_type(h2o_req_t *req, const char *type, size_t len)
+json_t *predict_bad_type(const char *type, size_t len)
 {
 	json_t *t = type ? respond_client_string(type, len > MAX_ECHO ? MAX_ECHO : len)
 			 : json_string("None");
@@ -44,11 +45,17 @@ static void respond_bad_type(h2o_req_t *req, const char *type, size_t len)
 			   : NULL;
 
 	json_decref(t);
+	return detail;
+}
+
+static void respond_bad_type(h2o_req_t *req, const char *type, size_t len)
+{
+	json_t *detail = predict_bad_type(type, len);
 	respond_json(req, 400, detail ? json_pack("{s:o}", "detail", detail) : NULL, 0);
 }
 
 /* image/png, image/jpeg or image/jpg, parameters and case ignored. */
-static bool type_allowed(const char *t, size_t n)
+bool predict_type_allowed(const char *t, size_t n)
 {
 	static const char *const ok[] = {"image/png", "image/jpeg", "image/jpg"};
 	const char *semi = memchr(t, ';', n);
@@ -64,7 +71,7 @@ static bool type_allowed(const char *t, size_t n)
 }
 
 /* ?NAME=true (also 1, yes, on), anywhere in the query string. */
-static bool query_flag(h2o_req_t *req, const char *name)
+bool predict_query_flag(h2o_req_t *req, const char *name)
 {
 	const char *q, *end;
 
@@ -114,7 +121,7 @@ static int add_model_input(json_t *root, const struct proto_reply *rep)
 	return rc;
 }
 
-static json_t *prediction_json(const struct proto_reply *rep, bool probs, bool explain)
+json_t *predict_json(const struct proto_reply *rep, bool probs, bool explain)
 {
 	json_t *root =
 	    json_pack("{s:i,s:f}", "digit", rep->digit, "confidence", round4(rep->confidence));
@@ -150,7 +157,7 @@ static void respond_reply(h2o_req_t *req, const uint8_t *buf, size_t len, bool p
 	respond_model_version(req, rep.model);
 	if (rep.ok) {
 		metrics_inference(rep.infer_us, rep.batch);
-		respond_json(req, 200, prediction_json(&rep, probs, explain), rep.worker);
+		respond_json(req, 200, predict_json(&rep, probs, explain), rep.worker);
 		return;
 	}
 	if (!strcmp(rep.code, "invalid_image") || !strcmp(rep.code, "unsupported_type") ||
@@ -218,8 +225,8 @@ static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, 
 {
 	struct proto_request preq = {.image = image,
 				     .image_len = len,
-				     .probs = query_flag(req, "probs"),
-				     .explain = query_flag(req, "explain")};
+				     .probs = predict_query_flag(req, "probs"),
+				     .explain = predict_query_flag(req, "explain")};
 	enum backend_state state;
 	enum admit_result admitted;
 	struct pending *p;
@@ -277,14 +284,15 @@ void predict_handle(struct predictor *pr, h2o_req_t *req)
 	const uint8_t *body = (const uint8_t *)req->entity.base;
 	size_t body_len = req->entity.base ? req->entity.len : 0;
 	struct mp_str boundary;
-	struct mp_part part;
+	struct mp_part parts[PREDICT_MAX_FILES + 1], part;
+	size_t nparts = 0;
 	char err[ERR_MAX], msg[ERR_MAX + 64];
 	int rc;
 
 	rc = ctype ? mp_boundary(ctype, ctype_len, &boundary, err) : ERR_UNSUPPORTED;
 	if (rc == ERR_UNSUPPORTED) {
 		/* A raw image body. */
-		if (!ctype || !type_allowed(ctype, ctype_len)) {
+		if (!ctype || !predict_type_allowed(ctype, ctype_len)) {
 			respond_bad_type(req, ctype, ctype_len);
 			return;
 		}
@@ -296,8 +304,8 @@ void predict_handle(struct predictor *pr, h2o_req_t *req)
 		return;
 	}
 	if (rc == 0)
-		rc = mp_find(body ? body : (const uint8_t *)"", body_len, boundary, "file", &pr->mp,
-			     &part, err);
+		rc = mp_find_all(body ? body : (const uint8_t *)"", body_len, boundary, "file",
+				 &pr->mp, parts, PREDICT_MAX_FILES + 1, &nparts, err);
 	if (rc == ERR_TOO_LARGE) {
 		respond_too_large(req);
 		return;
@@ -307,11 +315,16 @@ void predict_handle(struct predictor *pr, h2o_req_t *req)
 		respond_detail(req, 400, msg);
 		return;
 	}
-	if (!part.found) {
+	if (nparts == 0) {
 		respond_detail(req, 400, "Missing form field 'file'");
 		return;
 	}
-	if (!part.content_type.ptr || !type_allowed(part.content_type.ptr, part.content_type.len)) {
+	if (nparts > 1) {
+		predict_multi(pr, req, parts, nparts);
+		return;
+	}
+	part = parts[0];
+	if (!part.content_type.ptr || !predict_type_allowed(part.content_type.ptr, part.content_type.len)) {
 		respond_bad_type(req, part.content_type.ptr, part.content_type.len);
 		return;
 	}

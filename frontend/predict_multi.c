@@ -1,0 +1,157 @@
+/*
+ * predict_multi: POST /predict with several `file` parts. Each file is one
+ * worker request; they go out together (fanout.h), so they spread over the
+ * workers, and the answer lists the predictions in the order of the parts:
+ * {"predictions": [{"digit", "confidence", ...}, ...]}. A file that fails
+ * fails the request, with the error of /predict prefixed by "file[i]: "
+ * (i counts the `file` parts from 0). ?probs and ?explain apply to every
+ * file. X-Model-Version lists the versions that answered.
+ */
+#include "err.h"
+#include "fanout.h"
+#include "log.h"
+#include "metrics.h"
+#include "predict_int.h"
+#include "respond.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct multi {
+	struct predictor *pr;
+	bool probs, explain;
+};
+
+static void respond_part_detail(h2o_req_t *req, int status, size_t i, const char *detail)
+{
+	json_t *d = json_sprintf("file[%zu]: %s", i, detail);
+	respond_json(req, status, d ? json_pack("{s:o}", "detail", d) : NULL, 0);
+}
+
+/* The error of the first failed reply, as /predict gives it for one file. */
+static void respond_failed(h2o_req_t *req, size_t i, const struct proto_reply *rep)
+{
+	char msg[ERR_MAX + 64];
+
+	if (!strcmp(rep->code, "invalid_image") || !strcmp(rep->code, "unsupported_type") ||
+	    !strcmp(rep->code, "too_large")) {
+		json_t *m = respond_client_string(rep->error, strnlen(rep->error, sizeof rep->error));
+		snprintf(msg, sizeof msg, "Error processing image: %s", m ? json_string_value(m) : "");
+		json_decref(m);
+		respond_part_detail(req, 400, i, msg);
+	} else if (!strcmp(rep->code, "unavailable")) {
+		snprintf(msg, sizeof msg,
+			 "file[%zu]: The inference worker cannot take it now (%.*s), retry", i,
+			 (int)strnlen(rep->error, sizeof rep->error), rep->error);
+		metrics_reject(METRICS_REJECT_OVERLOAD);
+		respond_503(req, msg);
+	} else {
+		log_error("worker %u answered %s: %s", rep->worker, rep->code, rep->error);
+		respond_part_detail(req, 500, i, "Internal error");
+	}
+}
+
+static void on_done(void *arg, h2o_req_t *req, const struct fanout_result *r)
+{
+	struct multi *m = arg;
+	char versions[256], msg[96];
+	json_t *list;
+
+	if (!req)
+		goto out;
+	if (r->rc == ERR_TIMEOUT) {
+		snprintf(msg, sizeof msg, "No inference worker answered within %d ms",
+			 backend_timeout_ms(m->pr->backend));
+		metrics_reject(METRICS_REJECT_TIMEOUT);
+		respond_detail(req, 504, msg);
+		goto out;
+	}
+	if (r->rc != 0) {
+		metrics_reject(METRICS_REJECT_NO_WORKER);
+		respond_503(req, "No inference worker is available");
+		goto out;
+	}
+	fanout_versions(r, versions, sizeof versions);
+	respond_model_version(req, versions);
+	for (size_t i = 0; i < r->n; i++)
+		if (!r->replies[i].ok) {
+			respond_failed(req, i, &r->replies[i]);
+			goto out;
+		}
+	list = json_array();
+	for (size_t i = 0; list && i < r->n; i++)
+		if (json_array_append_new(list, predict_json(&r->replies[i], m->probs, m->explain))) {
+			json_decref(list);
+			list = NULL;
+		}
+	respond_json(req, 200, list ? json_pack("{s:o}", "predictions", list) : NULL, 0);
+out:
+	free(m);
+}
+
+/* Pack every file; on failure free what was packed. */
+static int pack_all(const struct mp_part *parts, size_t n, bool probs, bool explain,
+		    uint8_t **msgs, size_t *lens)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct proto_request preq = {.image = parts[i].data,
+					     .image_len = parts[i].len,
+					     .probs = probs,
+					     .explain = explain};
+		if (proto_pack_request(&preq, &msgs[i], &lens[i]) != 0) {
+			while (i--)
+				free(msgs[i]);
+			return ERR_NOMEM;
+		}
+	}
+	return 0;
+}
+
+void predict_multi(struct predictor *pr, h2o_req_t *req, const struct mp_part *parts,
+		   size_t count)
+{
+	uint8_t *msgs[PREDICT_MAX_FILES];
+	size_t lens[PREDICT_MAX_FILES];
+	char msg[ERR_MAX];
+	struct multi *m;
+	int rc;
+
+	if (count > PREDICT_MAX_FILES) {
+		snprintf(msg, sizeof msg, "Too many files: %zu 'file' parts, at most %d per request",
+			 count, PREDICT_MAX_FILES);
+		respond_detail(req, 400, msg);
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const struct mp_str *t = &parts[i].content_type;
+		if (!t->ptr || !predict_type_allowed(t->ptr, t->len)) {
+			json_t *d = predict_bad_type(t->ptr, t->len);
+			respond_part_detail(req, 400, i, d ? json_string_value(d) : "Invalid file type");
+			json_decref(d);
+			return;
+		}
+	}
+	if (!(m = calloc(1, sizeof *m))) {
+		respond_detail(req, 500, "Internal error: out of memory");
+		return;
+	}
+	*m = (struct multi){.pr = pr,
+			    .probs = predict_query_flag(req, "probs"),
+			    .explain = predict_query_flag(req, "explain")};
+	if (pack_all(parts, count, m->probs, m->explain, msgs, lens) != 0) {
+		free(m);
+		respond_detail(req, 500, "Internal error: out of memory");
+		return;
+	}
+	rc = fanout_start(pr->backend, pr->admit, req, msgs, lens, count, on_done, m, msg);
+	for (size_t i = 0; i < count; i++)
+		free(msgs[i]);
+	if (rc == 0)
+		return;
+	free(m);
+	if (rc == ERR_UNAVAILABLE)
+		respond_503(req, msg);
+	else
+		respond_detail(req, 500, "Internal error: out of memory");
+}
