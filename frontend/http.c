@@ -8,6 +8,7 @@
 #include "predict.h"
 #include "respond.h"
 #include "static.h"
+#include "v2.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -29,6 +30,7 @@ struct http_server {
 	struct backend *backend;
 	const struct static_site *site;
 	struct predictor predictor;
+	struct v2_server v2;
 	size_t connections, max_connections; /* open HTTP connections, and the cap */
 	char refusal[256];		     /* the whole 503 answer above max_connections */
 	size_t refusal_len;
@@ -132,6 +134,8 @@ static int route_request(h2o_handler_t *self, h2o_req_t *req)
 			handle_metrics(req);
 		else
 			respond_405(req, "GET, HEAD");
+	} else if (v2_owns(path.base, path.len)) {
+		v2_handle(&srv->v2, req);
 	} else if (srv->site && (f = static_find(srv->site, path.base, path.len)) != NULL) {
 		if (is_get(req))
 			respond_static(req, f);
@@ -250,6 +254,7 @@ int http_start(const struct http_opts *opts, h2o_loop_t *loop, struct backend *b
 	srv->max_connections = opts->max_connections;
 	make_refusal(srv);
 	predict_init(&srv->predictor, b, opts->admit, opts->max_upload);
+	srv->v2 = (struct v2_server){.backend = b, .admit = opts->admit, .max_upload = opts->max_upload};
 	fd = listener_open(opts->listen, &srv->port, err);
 	if (fd < 0) {
 		free(srv);
