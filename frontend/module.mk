@@ -34,3 +34,10 @@ $(B)/fuzz/fuzz_multipart: tests/fuzz/fuzz_multipart.c frontend/multipart.c commo
                           frontend/multipart.h common/err.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
+# The v2 request/response codec and the model-version registry, alone.
+TEST_BINS += $(B)/tests/t_v2_codec $(B)/tests/t_modelver
+$(B)/tests/t_v2_codec: $(B)/obj/tests/unit/t_v2_codec.o $(B)/obj/frontend/v2_codec.o \
+                       $(B)/obj/frontend/v2_response.o $(COMMON_OBJS)
+$(B)/tests/t_v2_codec: LDLIBS += $(LIB_jansson)
+$(B)/tests/t_modelver: $(B)/obj/tests/unit/t_modelver.o $(B)/obj/frontend/modelver.o $(COMMON_OBJS)
