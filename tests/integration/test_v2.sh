@@ -1,0 +1,41 @@
+#!/bin/sh
+# Open Inference Protocol (KServe v2) REST routes and the model identity,
+# against the real frontend with two workers: tests/integration/v2_client.py
+# checks every route, error and the binary extension, and validates each
+# answer against the protocol's own schemas (tests/oip/); here: the version
+# is the SHA-256 of the weights, /metrics shows it, and the images of one
+# request are spread over both workers.
+. tests/lib.sh
+. tests/integration/ops-lib.sh
+tmp=$(tmpdir_make)
+if ! have_frontend || [ ! -s "$B/data/test.images" ]; then
+    ok "v2 checks # SKIP no $B/mnist-frontend or $B/data yet (make all data)"
+    exit 0
+fi
+if ! /usr/bin/python3 -c 'import jsonschema, yaml' 2>/dev/null; then
+    not_ok "python3-jsonschema and python3-yaml are installed (scripts/deps.sh test)"
+    exit 1
+fi
+# fp32 weights: the version is their file's SHA-256; debug logs show which
+# worker decoded what.
+export MNIST_PRECISION=fp32 MNIST_LOG_LEVEL=debug
+version=$(sha256sum "$FE_WEIGHTS" | cut -c1-12)
+fe_start "$tmp" 2
+check "frontend healthy" curl -sf -o /dev/null "$FE_URL/health"
+wait_for 5 sh -c "curl -s '$FE_URL/v2/models/mnist' | grep -q '\"$version\"'"
+/usr/bin/python3 tests/integration/v2_client.py "$FE_URL" "$version" "$B/data" ||
+    not_ok "v2_client.py: every check passes"
+
+check_eq "X-Model-Version on /predict is the weights' SHA-256 (12 hex)" "$version" \
+    "$(curl -s -o /dev/null -D - -F file=@saved_images/img_0_label_6.png "$FE_URL/predict" |
+        tr -d '\r' | sed -n 's/^x-model-version: //Ip')"
+curl -s "$FE_URL/metrics" >"$tmp/metrics"
+check "mnist_model_info{version} 1 in /metrics" \
+    grep -qx "mnist_model_info{version=\"$version\"} 1" "$tmp/metrics"
+check "v2 requests counted under route /v2" grep -q 'route="/v2"' "$tmp/metrics"
+fe_stop
+# Every image of the 64-image request was a worker request of its own
+# ("input": 3136 bytes); both workers decoded some.
+pids=$(grep -o 'mnist-worker\[[0-9]*\].*decode [0-9a-f]*: 3136 bytes' "$tmp/fe.log" |
+    sed 's/\].*//' | sort -u | wc -l)
+check_eq "the images of one request are spread over both workers" 2 "$pids"
