@@ -1,6 +1,7 @@
 #include "respond.h"
 #include "log.h"
 #include "metrics.h"
+#include "v2.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,12 @@ void respond_too_large(h2o_req_t *req)
 	respond_detail(req, 413, msg);
 }
 
+/* The Open Inference Protocol routes (v2.h) name their error "error". */
+static const char *error_key(h2o_req_t *req)
+{
+	return v2_owns(req->path_normalized.base, req->path_normalized.len) ? "error" : "detail";
+}
+
 /* The same answer as JSON text in req->pool, for h2o's own 413. */
 static h2o_iovec_t too_large_json(h2o_req_t *req)
 {
@@ -150,7 +157,7 @@ static h2o_iovec_t too_large_json(h2o_req_t *req)
 	h2o_iovec_t out = h2o_iovec_init(H2O_STRLIT("{\"detail\":\"File too large.\"}"));
 
 	too_large_text(req, msg, sizeof msg);
-	root = json_pack("{s:s}", "detail", msg);
+	root = json_pack("{s:s}", error_key(req), msg);
 	text = root ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(root);
 	if (text) {
@@ -187,7 +194,9 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
 		if (req->res.status == 413)
 			body = too_large_json(req);
 		else if (req->res.status == 400)
-			body = h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Bad request\"}"));
+			body = *error_key(req) == 'e'
+				   ? h2o_iovec_init(H2O_STRLIT("{\"error\":\"Bad request\"}"))
+				   : h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Bad request\"}"));
 	}
 	if (body.base) {
 		struct json_ostream *os =
