@@ -26,14 +26,17 @@ dump docs >"$tmp/docs.html"
 dump redoc >"$tmp/redoc.html"
 
 # Swagger UI: one operation block per endpoint, with its path.
-for p in /predict /health /metrics /openapi.json /docs /redoc; do
+for p in /predict /health /metrics /openapi.json /docs /redoc /v2 /v2/health/live /v2/health/ready \
+    /v2/models/mnist /v2/models/mnist/ready /v2/models/mnist/infer \
+    '/v2/models/mnist/versions/{version}' '/v2/models/mnist/versions/{version}/infer'; do
     check "Swagger UI shows $p" grep -q "class=\"opblock-summary-path\" data-path=\"$p\"" "$tmp/docs.html"
 done
 check "Swagger UI shows POST /predict" grep -q 'opblock opblock-post' "$tmp/docs.html"
 check "Swagger UI shows the API title" grep -q 'MNIST digit recognition API' "$tmp/docs.html"
 # ReDoc: one section per operationId.
-for op in predict health metrics openapi docs redoc; do
-    check "ReDoc shows operation $op" grep -q "data-section-id=\"tag/[a-z]*/operation/$op\"" "$tmp/redoc.html"
+for op in predict health metrics openapi docs redoc v2ServerMetadata v2ModelMetadata v2Infer \
+    v2VersionInfer v2ModelReady; do
+    check "ReDoc shows operation $op" grep -q "data-section-id=\"tag/[a-z ]*/operation/$op\"" "$tmp/redoc.html"
 done
 check "ReDoc shows the 413 response" grep -q '413' "$tmp/redoc.html"
 check "ReDoc shows the API title" grep -q 'MNIST digit recognition API' "$tmp/redoc.html"

@@ -55,10 +55,20 @@ check "every request has a method and a url" \
     jqe "$reqs | length > 10 and all(.method != null and .url.raw != null and (.url.path | type == \"array\"))" "$col"
 check "every item has test assertions" \
     jqe '[.. | objects | select(has("request"))] | all(.event | any(.listen == "test"))' "$col"
+# A path template {name} is a Postman path variable :name.
 for p in $(jq -r '.paths | keys[]' "$spec"); do
-    check "collection covers $p" jqe --arg p "$p" \
+    check "collection covers $p" jqe --arg p "$(echo "$p" | sed 's/{\([a-z_]*\)}/:\1/g')" \
         "$reqs | any((\"/\" + (.url.path | join(\"/\"))) == \$p)" "$col"
 done
+for p in /v2 /v2/health/live /v2/health/ready /v2/models/mnist /v2/models/mnist/ready \
+    /v2/models/mnist/infer '/v2/models/mnist/versions/{version}' \
+    '/v2/models/mnist/versions/{version}/ready' '/v2/models/mnist/versions/{version}/infer'; do
+    check "documents $p" jqe --arg p "$p" '.paths[$p] | length > 0' "$spec"
+done
+check "v2 infer documents 200, 400, 404, 413, 503, 504 with the error object" \
+    jqe '.paths["/v2/models/mnist/infer"].post.responses | (has("200") and has("400") and has("404") and has("413") and has("503") and has("504")) and ([.["400", "404", "413", "504"].content["application/json"].schema["$ref"]] | all(. == "#/components/schemas/V2Error"))' "$spec"
+check "/predict documents several files and X-Model-Version" \
+    jqe "$pr.responses[\"200\"] | (.content[\"application/json\"].examples.several != null) and (.headers[\"X-Model-Version\"] != null)" "$spec"
 for c in 200 400 404 405 413 503 504; do
     check "collection asserts status $c" grep -q "to.have.status($c)" "$col"
 done
@@ -86,7 +96,8 @@ fe_start "$tmp/a" 1 --max-upload 100k
 check "frontend healthy with one worker" curl -sf -o /dev/null "$FE_URL/health"
 curl -sf "$FE_URL/openapi.json" >"$tmp/served.json"
 check "served /openapi.json is docs/openapi.json" cmp -s "$tmp/served.json" "$spec"
-run_newman served --env-var largeBodyBytes=300000 --folder Prediction --folder Errors --folder Operations
+run_newman served --env-var largeBodyBytes=300000 --folder Prediction --folder Errors --folder Operations \
+    --folder "Open Inference Protocol"
 fe_stop
 fe_start "$tmp/b" 0
 run_newman "no worker" --folder Unavailable
