@@ -253,8 +253,8 @@ static int check_version(const msgpack_object *o, char *err)
 
 float proto_f32le(const uint8_t *p)
 {
-	uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		     (uint32_t)p[3] << 24;
+	uint32_t u =
+	    (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 	float f;
 	memcpy(&f, &u, sizeof f);
 	return f;
@@ -438,10 +438,9 @@ enum {
 	R_MODEL,
 	R_COUNT
 };
-static const char *const reply_keys[R_COUNT] = {"v",	    "ok",   "digit",  "confidence",
-						"probs",    "pong", "worker", "batch",
-						"infer_us", "code", "error",  "input",
-						"model"};
+static const char *const reply_keys[R_COUNT] = {"v",	 "ok",	   "digit", "confidence", "probs",
+						"pong",	 "worker", "batch", "infer_us",	  "code",
+						"error", "input",  "model"};
 
 static int get_probs(const msgpack_object *o, float *probs, char *err)
 {

@@ -66,11 +66,11 @@ struct proto_reply {
 	bool pong;
 	bool has_input; /* "input" present: the model's 28x28 input, 0-255 */
 	uint8_t input[PROTO_INPUT_BYTES];
-	uint32_t worker;   /* pid of the worker that answered, 0 if unknown */
-	uint32_t batch;	   /* batch size the request ran in, 0 if unknown */
-	uint32_t infer_us; /* decode + batch forward time, 0 if unknown */
-	char code[32];	   /* when !ok: "invalid_image", "unsupported_type", ... */
-	char error[256];   /* when !ok: human-readable message */
+	uint32_t worker;		 /* pid of the worker that answered, 0 if unknown */
+	uint32_t batch;			 /* batch size the request ran in, 0 if unknown */
+	uint32_t infer_us;		 /* decode + batch forward time, 0 if unknown */
+	char code[32];			 /* when !ok: "invalid_image", "unsupported_type", ... */
+	char error[256];		 /* when !ok: human-readable message */
 	char model[PROTO_MODEL_MAX + 1]; /* weights version, "" if not sent */
 };
 

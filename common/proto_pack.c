@@ -66,8 +66,8 @@ int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *l
 		return ERR_INVALID;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	f |= msgpack_pack_map(&pk, 1 + (!req->ping && kind == 1 ? 3 : 1) + req->probs +
-				       req->explain);
+	f |= msgpack_pack_map(&pk,
+			      1 + (!req->ping && kind == 1 ? 3 : 1) + req->probs + req->explain);
 	f |= pack_key(&pk, "v") | msgpack_pack_uint32(&pk, PROTO_VERSION);
 	if (req->ping) {
 		f |= pack_key(&pk, "ping") | msgpack_pack_true(&pk);

@@ -8,10 +8,10 @@
  */
 #include "backend.h"
 #include "clock.h"
-#include "modelver.h"
 #include "config.h"
 #include "err.h"
 #include "log.h"
+#include "modelver.h"
 #include "nngclose.h"
 #include "proto.h"
 

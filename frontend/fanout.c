@@ -139,8 +139,13 @@ int fanout_start(struct backend *b, struct admit *a, h2o_req_t *req, uint8_t *co
 			fanout_free(f);
 		return err_set(err, ERR_NOMEM, "Out of memory");
 	}
-	*f = (struct fanout){.admit = a, .req = req, .cb = cb, .arg = arg, .n = n,
-			     .items = f->items, .replies = f->replies};
+	*f = (struct fanout){.admit = a,
+			     .req = req,
+			     .cb = cb,
+			     .arg = arg,
+			     .n = n,
+			     .items = f->items,
+			     .replies = f->replies};
 	if ((rc = admit_all(f, b, req, lens, err)) != 0) {
 		fanout_free(f);
 		return rc;

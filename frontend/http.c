@@ -1,10 +1,10 @@
 #include "http.h"
+#include "clock.h"
 #include "err.h"
 #include "framing.h"
 #include "listener.h"
 #include "metrics.h"
 #include "modelver.h"
-#include "clock.h"
 #include "predict.h"
 #include "respond.h"
 #include "static.h"
@@ -254,7 +254,8 @@ int http_start(const struct http_opts *opts, h2o_loop_t *loop, struct backend *b
 	srv->max_connections = opts->max_connections;
 	make_refusal(srv);
 	predict_init(&srv->predictor, b, opts->admit, opts->max_upload);
-	srv->v2 = (struct v2_server){.backend = b, .admit = opts->admit, .max_upload = opts->max_upload};
+	srv->v2 =
+	    (struct v2_server){.backend = b, .admit = opts->admit, .max_upload = opts->max_upload};
 	fd = listener_open(opts->listen, &srv->port, err);
 	if (fd < 0) {
 		free(srv);

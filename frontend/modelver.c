@@ -110,7 +110,8 @@ int modelver_metrics(char **text, size_t *len, uint64_t now_ms)
 		return ERR_NOMEM;
 	at += (size_t)snprintf(p + at, cap - at, "%s", head);
 	for (size_t i = 0; i < n; i++)
-		at += (size_t)snprintf(p + at, cap - at, "mnist_model_info{version=\"%s\"} 1\n", cur[i]);
+		at += (size_t)snprintf(p + at, cap - at, "mnist_model_info{version=\"%s\"} 1\n",
+				       cur[i]);
 	*text = p;
 	*len = at;
 	return 0;

@@ -1,5 +1,4 @@
 #include "predict.h"
-#include "predict_int.h"
 #include "admit.h"
 #include "clock.h"
 #include "err.h"
@@ -7,6 +6,7 @@
 #include "metrics.h"
 #include "modelver.h"
 #include "png_encode.h"
+#include "predict_int.h"
 #include "proto.h"
 #include "respond.h"
 
@@ -324,7 +324,8 @@ void predict_handle(struct predictor *pr, h2o_req_t *req)
 		return;
 	}
 	part = parts[0];
-	if (!part.content_type.ptr || !predict_type_allowed(part.content_type.ptr, part.content_type.len)) {
+	if (!part.content_type.ptr ||
+	    !predict_type_allowed(part.content_type.ptr, part.content_type.len)) {
 		respond_bad_type(req, part.content_type.ptr, part.content_type.len);
 		return;
 	}

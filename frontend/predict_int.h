@@ -31,7 +31,6 @@ json_t *predict_json(const struct proto_reply *rep, bool probs, bool explain);
 
 /* Answer a /predict with count (2..) `file` parts: {"predictions": [...]}
  * in part order, or the first failing part's error, naming its index. */
-void predict_multi(struct predictor *pr, h2o_req_t *req, const struct mp_part *parts,
-		   size_t count);
+void predict_multi(struct predictor *pr, h2o_req_t *req, const struct mp_part *parts, size_t count);
 
 #endif

@@ -36,8 +36,10 @@ static void respond_failed(h2o_req_t *req, size_t i, const struct proto_reply *r
 
 	if (!strcmp(rep->code, "invalid_image") || !strcmp(rep->code, "unsupported_type") ||
 	    !strcmp(rep->code, "too_large")) {
-		json_t *m = respond_client_string(rep->error, strnlen(rep->error, sizeof rep->error));
-		snprintf(msg, sizeof msg, "Error processing image: %s", m ? json_string_value(m) : "");
+		json_t *m =
+		    respond_client_string(rep->error, strnlen(rep->error, sizeof rep->error));
+		snprintf(msg, sizeof msg, "Error processing image: %s",
+			 m ? json_string_value(m) : "");
 		json_decref(m);
 		respond_part_detail(req, 400, i, msg);
 	} else if (!strcmp(rep->code, "unavailable")) {
@@ -81,7 +83,8 @@ static void on_done(void *arg, h2o_req_t *req, const struct fanout_result *r)
 		}
 	list = json_array();
 	for (size_t i = 0; list && i < r->n; i++)
-		if (json_array_append_new(list, predict_json(&r->replies[i], m->probs, m->explain))) {
+		if (json_array_append_new(list,
+					  predict_json(&r->replies[i], m->probs, m->explain))) {
 			json_decref(list);
 			list = NULL;
 		}
@@ -91,8 +94,8 @@ out:
 }
 
 /* Pack every file; on failure free what was packed. */
-static int pack_all(const struct mp_part *parts, size_t n, bool probs, bool explain,
-		    uint8_t **msgs, size_t *lens)
+static int pack_all(const struct mp_part *parts, size_t n, bool probs, bool explain, uint8_t **msgs,
+		    size_t *lens)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct proto_request preq = {.image = parts[i].data,
@@ -108,8 +111,7 @@ static int pack_all(const struct mp_part *parts, size_t n, bool probs, bool expl
 	return 0;
 }
 
-void predict_multi(struct predictor *pr, h2o_req_t *req, const struct mp_part *parts,
-		   size_t count)
+void predict_multi(struct predictor *pr, h2o_req_t *req, const struct mp_part *parts, size_t count)
 {
 	uint8_t *msgs[PREDICT_MAX_FILES];
 	size_t lens[PREDICT_MAX_FILES];
@@ -118,8 +120,9 @@ void predict_multi(struct predictor *pr, h2o_req_t *req, const struct mp_part *p
 	int rc;
 
 	if (count > PREDICT_MAX_FILES) {
-		snprintf(msg, sizeof msg, "Too many files: %zu 'file' parts, at most %d per request",
-			 count, PREDICT_MAX_FILES);
+		snprintf(msg, sizeof msg,
+			 "Too many files: %zu 'file' parts, at most %d per request", count,
+			 PREDICT_MAX_FILES);
 		respond_detail(req, 400, msg);
 		return;
 	}
@@ -127,7 +130,8 @@ void predict_multi(struct predictor *pr, h2o_req_t *req, const struct mp_part *p
 		const struct mp_str *t = &parts[i].content_type;
 		if (!t->ptr || !predict_type_allowed(t->ptr, t->len)) {
 			json_t *d = predict_bad_type(t->ptr, t->len);
-			respond_part_detail(req, 400, i, d ? json_string_value(d) : "Invalid file type");
+			respond_part_detail(req, 400, i,
+					    d ? json_string_value(d) : "Invalid file type");
 			json_decref(d);
 			return;
 		}

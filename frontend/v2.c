@@ -46,8 +46,8 @@ static void v2_error(h2o_req_t *req, int status, const char *fmt, ...)
 		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
 			       h2o_strdup(&req->pool, secs, SIZE_MAX).base, strlen(secs));
 	}
-	respond_json(req, status, json_pack("{s:o}", "error", respond_client_string(msg, strlen(msg))),
-		     0);
+	respond_json(req, status,
+		     json_pack("{s:o}", "error", respond_client_string(msg, strlen(msg))), 0);
 }
 
 static void v2_405(h2o_req_t *req, const char *allow)
@@ -138,9 +138,9 @@ static void respond_infer(struct infer *in, h2o_req_t *req, const struct fanout_
 	respond_model_version(req, versions);
 	if (hlen < len) {
 		snprintf(lenbuf, sizeof lenbuf, "%zu", hlen);
-		h2o_add_header_by_str(&req->pool, &req->res.headers,
-				      H2O_STRLIT("inference-header-content-length"), 0, NULL,
-				      h2o_strdup(&req->pool, lenbuf, SIZE_MAX).base, strlen(lenbuf));
+		h2o_add_header_by_str(
+		    &req->pool, &req->res.headers, H2O_STRLIT("inference-header-content-length"), 0,
+		    NULL, h2o_strdup(&req->pool, lenbuf, SIZE_MAX).base, strlen(lenbuf));
 	}
 	h2o_iovec_t b = h2o_strdup(&req->pool, (const char *)body, len);
 	free(body);
@@ -160,8 +160,10 @@ static bool respond_failure(h2o_req_t *req, const struct fanout_result *res, con
 			v2_error(req, 400, "input \"%s\": image %zu: %.*s", what, i, n, rep->error);
 		} else if (!strcmp(rep->code, "unavailable")) {
 			metrics_reject(METRICS_REJECT_OVERLOAD);
-			v2_error(req, 503, "image %zu: the inference worker cannot take it now (%.*s), "
-				 "retry", i, n, rep->error);
+			v2_error(req, 503,
+				 "image %zu: the inference worker cannot take it now (%.*s), "
+				 "retry",
+				 i, n, rep->error);
 		} else {
 			log_error("worker %u answered %s: %s", rep->worker, rep->code, rep->error);
 			v2_error(req, 500, "image %zu: internal error", i);
@@ -190,8 +192,10 @@ static void on_infer_done(void *arg, h2o_req_t *req, const struct fanout_result 
 		for (size_t i = 0; in->version[0] && i < res->n; i++)
 			moved |= strcmp(res->replies[i].model, in->version) != 0;
 		if (moved)
-			v2_error(req, 503, "model version %s stopped being served during the request, "
-				 "retry", in->version);
+			v2_error(req, 503,
+				 "model version %s stopped being served during the request, "
+				 "retry",
+				 in->version);
 		else
 			respond_infer(in, req, res);
 	}
@@ -248,7 +252,8 @@ static int pack_all(const struct v2_request *r, uint8_t **msgs, size_t *lens)
 
 static void infer(struct v2_server *v, h2o_req_t *req, const char *version, size_t vlen)
 {
-	const uint8_t *body = req->entity.base ? (const uint8_t *)req->entity.base : (const uint8_t *)"";
+	const uint8_t *body =
+	    req->entity.base ? (const uint8_t *)req->entity.base : (const uint8_t *)"";
 	size_t len = req->entity.base ? req->entity.len : 0, hlen;
 	uint8_t *msgs[V2_MAX_BATCH];
 	size_t lens[V2_MAX_BATCH];
@@ -322,8 +327,8 @@ static void model_route(struct v2_server *v, h2o_req_t *req, const char *p, size
 	if (tail.len && !is_infer) {
 		v2_health(req, known && ready(v, req));
 	} else if (!known) {
-		v2_error(req, 404, "Model \"%s\" has no version \"%.*s\" being served", MODELVER_NAME,
-			 (int)(vlen > 64 ? 64 : vlen), ver);
+		v2_error(req, 404, "Model \"%s\" has no version \"%.*s\" being served",
+			 MODELVER_NAME, (int)(vlen > 64 ? 64 : vlen), ver);
 	} else if (is_infer) {
 		infer(v, req, ver ? ver : "", vlen);
 	} else {

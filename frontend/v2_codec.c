@@ -129,10 +129,11 @@ static int pixel_value(struct walk *w, const json_t *e, float *out)
 	v = json_number_value(e);
 	if (w->uint8) {
 		if (!json_is_integer(e) || v < 0 || v > 255)
-			return err_set(w->err, ERR_INVALID,
-				       "input \"pixels\": image %zu: element %zu must be an integer "
-				       "in 0..255 (UINT8)",
-				       img, el);
+			return err_set(
+			    w->err, ERR_INVALID,
+			    "input \"pixels\": image %zu: element %zu must be an integer "
+			    "in 0..255 (UINT8)",
+			    img, el);
 		*out = (float)(v / 255.0);
 		return 0;
 	}
@@ -193,7 +194,8 @@ static int walk_data(struct walk *w, const json_t *a, int depth)
 		}
 		if (w->count >= w->expected)
 			return err_set(w->err, ERR_INVALID,
-				       "\"data\" has more elements than the shape's %zu", w->expected);
+				       "\"data\" has more elements than the shape's %zu",
+				       w->expected);
 		if (w->r->input == V2_IN_IMAGE)
 			rc = image_value(w, e);
 		else if ((rc = pixel_value(w, e, &v)) == 0)
@@ -207,8 +209,7 @@ static int walk_data(struct walk *w, const json_t *a, int depth)
 
 /* ---- binary data ---------------------------------------------------------- */
 
-static int binary_pixels(struct v2_request *r, const uint8_t *p, size_t size, bool uint8,
-			 char *err)
+static int binary_pixels(struct v2_request *r, const uint8_t *p, size_t size, bool uint8, char *err)
 {
 	size_t want = r->n * V2_PIXELS * (uint8 ? 1 : 4);
 
@@ -251,13 +252,14 @@ static int binary_images(struct v2_request *r, const uint8_t *p, size_t size, si
 		    (uint32_t)p[at + 3] << 24;
 		at += 4;
 		if (n > size - at)
-			return err_set(err, ERR_INVALID,
-				       "input \"image\": image %zu claims %u bytes, only %zu follow",
-				       i, n, size - at);
+			return err_set(
+			    err, ERR_INVALID,
+			    "input \"image\": image %zu claims %u bytes, only %zu follow", i, n,
+			    size - at);
 		if (n > max_image)
 			return err_set(err, ERR_INVALID,
-				       "input \"image\": image %zu is above the limit of %zu bytes", i,
-				       max_image);
+				       "input \"image\": image %zu is above the limit of %zu bytes",
+				       i, max_image);
 		r->images[i] = p + at;
 		r->image_lens[i] = n;
 		at += n;
@@ -289,9 +291,8 @@ static int input_shape(const json_t *shape, enum v2_input in, size_t *n, char *e
 	}
 	if (in == V2_IN_IMAGE && dims != 1)
 		return err_set(err, ERR_INVALID, "input \"image\": shape must be [N]");
-	if (in == V2_IN_PIXELS &&
-	    !(dims == 3 && d[1] == 28 && d[2] == 28) && !(dims == 2 && d[1] == 784) &&
-	    !(dims == 4 && d[1] == 1 && d[2] == 28 && d[3] == 28))
+	if (in == V2_IN_PIXELS && !(dims == 3 && d[1] == 28 && d[2] == 28) &&
+	    !(dims == 2 && d[1] == 784) && !(dims == 4 && d[1] == 1 && d[2] == 28 && d[3] == 28))
 		return err_set(err, ERR_INVALID,
 			       "input \"pixels\": shape must be [N,28,28], [N,1,28,28] or [N,784]");
 	if (d[0] < 1 || d[0] > V2_MAX_BATCH)
@@ -307,14 +308,15 @@ static int input_kind(const json_t *in, enum v2_input *kind, bool *uint8, char *
 	const char *dt = json_string_value(json_object_get(in, "datatype"));
 
 	if (!name || !dt)
-		return err_set(err, ERR_INVALID, "an input needs \"name\" and \"datatype\" strings");
+		return err_set(err, ERR_INVALID,
+			       "an input needs \"name\" and \"datatype\" strings");
 	if (!strcmp(name, "pixels")) {
 		*kind = V2_IN_PIXELS;
 		*uint8 = !strcmp(dt, "UINT8");
 		if (!*uint8 && strcmp(dt, "FP32"))
-			return err_set(err, ERR_INVALID,
-				       "input \"pixels\": datatype must be FP32 or UINT8, not %.32s",
-				       dt);
+			return err_set(
+			    err, ERR_INVALID,
+			    "input \"pixels\": datatype must be FP32 or UINT8, not %.32s", dt);
 		return 0;
 	}
 	if (!strcmp(name, "image")) {
@@ -366,7 +368,8 @@ static int parse_input(struct v2_request *r, const json_t *in, const uint8_t *bi
 	}
 	if (bin_len)
 		return err_set(err, ERR_INVALID,
-			       "%zu bytes after the JSON but no input has binary_data_size", bin_len);
+			       "%zu bytes after the JSON but no input has binary_data_size",
+			       bin_len);
 	if (!json_is_array(data))
 		return err_set(err, ERR_INVALID, "an input needs \"data\" (an array)");
 	struct walk w = {.r = r,

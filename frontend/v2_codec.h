@@ -39,9 +39,9 @@ enum v2_output { V2_OUT_DIGIT, V2_OUT_CONFIDENCE, V2_OUT_PROBABILITIES, V2_OUT_C
 enum v2_input { V2_IN_PIXELS, V2_IN_IMAGE };
 
 struct v2_request {
-	char *id;      /* the request's "id" (malloc'd), or NULL */
+	char *id; /* the request's "id" (malloc'd), or NULL */
 	enum v2_input input;
-	size_t n;      /* images */
+	size_t n; /* images */
 	/* V2_IN_PIXELS: n x 784 float32 little-endian, each in [0, 1] */
 	uint8_t *tensors;
 	/* V2_IN_IMAGE: image i is images[i], image_lens[i] bytes: decoded
@@ -76,8 +76,8 @@ struct v2_result {
  * (*body, *len; the caller frees it); *header_len is the JSON's size (==
  * *len when nothing is binary). version may be NULL or "" (then no
  * "model_version"). Returns 0 or ERR_NOMEM. */
-int v2_build_response(const struct v2_request *r, const struct v2_result *res,
-		      const char *version, uint8_t **body, size_t *len, size_t *header_len);
+int v2_build_response(const struct v2_request *r, const struct v2_result *res, const char *version,
+		      uint8_t **body, size_t *len, size_t *header_len);
 
 /* Standard base64 (RFC 4648 section 4, '=' padding optional) of n chars
  * into out (at least n / 4 * 3 + 2 bytes); returns the decoded size, or -1

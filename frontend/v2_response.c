@@ -95,8 +95,8 @@ fail:
 	return NULL;
 }
 
-int v2_build_response(const struct v2_request *r, const struct v2_result *res,
-		      const char *version, uint8_t **body, size_t *len, size_t *header_len)
+int v2_build_response(const struct v2_request *r, const struct v2_result *res, const char *version,
+		      uint8_t **body, size_t *len, size_t *header_len)
 {
 	json_t *root = response_json(r, res, version);
 	/* float32 survives the trip through text with 9 significant digits */

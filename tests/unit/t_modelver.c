@@ -22,7 +22,8 @@ int main(void)
 	n = modelver_current(cur, MODELVER_MAX, 1600);
 	CHECK(n == 2 && !strcmp(cur[0], "ba9876543210") && !strcmp(cur[1], "0123456789ab"),
 	      "two versions, the newest first");
-	CHECK(modelver_is_current("ba9876543210", 12, 1600) && !modelver_is_current("ba98", 4, 1600),
+	CHECK(modelver_is_current("ba9876543210", 12, 1600) &&
+		  !modelver_is_current("ba98", 4, 1600),
 	      "is_current matches whole versions only");
 	n = modelver_current(cur, MODELVER_MAX, 1100 + MODELVER_TTL_MS + 1);
 	CHECK(n == 1 && !strcmp(cur[0], "ba9876543210"),

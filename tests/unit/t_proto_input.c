@@ -97,7 +97,10 @@ static void test_reply_model(void)
 	CHECK(proto_pack_reply(&rep, &buf, &len) == 0, "reply with model packs");
 	CHECK(proto_parse_reply(buf, len, &back, err) == 0 && !strcmp(back.model, "0123456789ab"),
 	      "reply's model version survives the round trip (%s)", back.model);
-	CHECK(len > 12 && memmem(buf, len, "\xa5model\xac" "0123456789ab", 19) != NULL,
+	CHECK(len > 12 && memmem(buf, len,
+				 "\xa5model\xac"
+				 "0123456789ab",
+				 19) != NULL,
 	      "packed as str \"model\": fixstr of 12");
 	free(buf);
 

@@ -13,8 +13,8 @@
 
 static float f32le(const uint8_t *p)
 {
-	uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		     (uint32_t)p[3] << 24;
+	uint32_t u =
+	    (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 	float f;
 	memcpy(&f, &u, sizeof f);
 	return f;
@@ -70,7 +70,8 @@ static void test_pixels(void)
 		free(j);
 	}
 	char *j = pixels_json(1, "[1,784]", "UINT8", "255", "");
-	CHECK(parse(j, &r, err) == 0 && f32le(r.tensors) == 1.f && f32le(r.tensors + 4 * 783) == 1.f,
+	CHECK(parse(j, &r, err) == 0 && f32le(r.tensors) == 1.f &&
+		  f32le(r.tensors + 4 * 783) == 1.f,
 	      "UINT8 255 reaches the model as 1.0 (%s)", err);
 	v2_request_free(&r);
 	free(j);
@@ -83,8 +84,8 @@ static void test_pixels(void)
 	for (int y = 0; y < 28; y++) {
 		at += (size_t)snprintf(nested + at, sizeof nested - at, "%s[", y ? "," : "");
 		for (int x = 0; x < 28; x++)
-			at += (size_t)snprintf(nested + at, sizeof nested - at, "%s%d", x ? "," : "",
-					       y == 3 && x == 5 ? 51 : 0);
+			at += (size_t)snprintf(nested + at, sizeof nested - at, "%s%d",
+					       x ? "," : "", y == 3 && x == 5 ? 51 : 0);
 		at += (size_t)snprintf(nested + at, sizeof nested - at, "]");
 	}
 	snprintf(nested + at, sizeof nested - at, "]]}]}");
@@ -125,11 +126,14 @@ static void test_pixels_bad(void)
 	j = pixels_json(1, "[65,784]", "FP32", "0", "");
 	bad(j, "batch of 65 images: must be 1 to 64", "batch above the maximum");
 	free(j);
-	bad("{\"inputs\":[{\"name\":\"pixels\",\"shape\":[0,784],\"datatype\":\"FP32\",\"data\":[]}]}",
+	bad("{\"inputs\":[{\"name\":\"pixels\",\"shape\":[0,784],\"datatype\":\"FP32\",\"data\":[]}"
+	    "]}",
 	    "batch of 0 images", "empty batch");
-	bad("{\"inputs\":[{\"name\":\"pixels\",\"shape\":[1,784],\"datatype\":\"INT32\",\"data\":[]}]}",
+	bad("{\"inputs\":[{\"name\":\"pixels\",\"shape\":[1,784],\"datatype\":\"INT32\",\"data\":[]"
+	    "}]}",
 	    "datatype must be FP32 or UINT8, not INT32", "pixels as INT32");
-	bad("{\"inputs\":[{\"name\":\"pixels\",\"shape\":[-1,784],\"datatype\":\"FP32\",\"data\":[]}]}",
+	bad("{\"inputs\":[{\"name\":\"pixels\",\"shape\":[-1,784],\"datatype\":\"FP32\",\"data\":[]"
+	    "}]}",
 	    "non-negative integers", "negative shape");
 }
 
@@ -144,16 +148,20 @@ static void test_request_bad(void)
 	bad("{\"id\":42,\"inputs\":[]}", "\"id\" must be a string", "numeric id");
 	bad("{\"inputs\":[{\"name\":\"image\",\"shape\":[1],\"datatype\":\"BYTES\"}]}",
 	    "needs \"data\"", "input without data");
-	bad("{\"inputs\":[{\"name\":\"image\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"AA==\"]}],"
+	bad("{\"inputs\":[{\"name\":\"image\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"AA=="
+	    "\"]}],"
 	    "\"outputs\":[{\"name\":\"logits\"}]}",
 	    "unknown output \"logits\"", "unknown output");
-	bad("{\"inputs\":[{\"name\":\"image\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"AA==\"]}],"
+	bad("{\"inputs\":[{\"name\":\"image\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"AA=="
+	    "\"]}],"
 	    "\"outputs\":[{\"name\":\"digit\"},{\"name\":\"digit\"}]}",
 	    "asked twice", "output asked twice");
-	bad("{\"inputs\":[{\"name\":\"image\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"AA==\"]}],"
+	bad("{\"inputs\":[{\"name\":\"image\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"AA=="
+	    "\"]}],"
 	    "\"parameters\":{\"binary_data_output\":\"yes\"}}",
 	    "\"binary_data_output\" must be a boolean", "binary_data_output as a string");
-	bad("{\"inputs\":[{\"name\":\"image\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"AA==\"]}],"
+	bad("{\"inputs\":[{\"name\":\"image\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"AA=="
+	    "\"]}],"
 	    "\"parameters\":{\"x\":{}}}",
 	    "must be a string, number or boolean", "object parameter");
 	bad("{\"inputs\":[], \"inputs\":[]}", "not valid JSON", "duplicate key");
@@ -163,9 +171,10 @@ static void test_images(void)
 {
 	struct v2_request r;
 	char err[ERR_MAX] = "";
-	const char *j = "{\"inputs\":[{\"name\":\"image\",\"shape\":[2],\"datatype\":\"BYTES\","
-			"\"data\":[\"iVBORw0KGgo=\",\"aGk\"]}],\"outputs\":[{\"name\":\"probabilities\","
-			"\"parameters\":{\"binary_data\":true}},{\"name\":\"digit\"}]}";
+	const char *j =
+	    "{\"inputs\":[{\"name\":\"image\",\"shape\":[2],\"datatype\":\"BYTES\","
+	    "\"data\":[\"iVBORw0KGgo=\",\"aGk\"]}],\"outputs\":[{\"name\":\"probabilities\","
+	    "\"parameters\":{\"binary_data\":true}},{\"name\":\"digit\"}]}";
 
 	CHECK(parse(j, &r, err) == 0 && r.input == V2_IN_IMAGE && r.n == 2 &&
 		  r.image_lens[0] == 8 && !memcmp(r.images[0], "\x89PNG\r\n\x1a\n", 8) &&
@@ -175,15 +184,19 @@ static void test_images(void)
 		  r.outputs[1] == V2_OUT_DIGIT && !r.binary[1],
 	      "outputs in the order asked, binary_data per output");
 	v2_request_free(&r);
-	bad("{\"inputs\":[{\"name\":\"image\",\"shape\":[2],\"datatype\":\"BYTES\",\"data\":[\"AA==\",\"!!\"]}]}",
+	bad("{\"inputs\":[{\"name\":\"image\",\"shape\":[2],\"datatype\":\"BYTES\",\"data\":[\"AA=="
+	    "\",\"!!\"]}]}",
 	    "image 1 is not valid base64", "bad base64 named by index");
 	bad("{\"inputs\":[{\"name\":\"image\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[7]}]}",
 	    "element 0 must be a base64 string", "number as image");
-	bad("{\"inputs\":[{\"name\":\"image\",\"shape\":[1,2],\"datatype\":\"BYTES\",\"data\":[\"AA\"]}]}",
+	bad("{\"inputs\":[{\"name\":\"image\",\"shape\":[1,2],\"datatype\":\"BYTES\",\"data\":["
+	    "\"AA\"]}]}",
 	    "shape must be [N]", "image shape 2-D");
-	bad("{\"inputs\":[{\"name\":\"image\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[\"AA\"]}]}",
+	bad("{\"inputs\":[{\"name\":\"image\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[\"AA\"]"
+	    "}]}",
 	    "datatype must be BYTES", "image as FP32");
-	char big[2000] = "{\"inputs\":[{\"name\":\"image\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"";
+	char big[2000] =
+	    "{\"inputs\":[{\"name\":\"image\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"";
 	size_t at = strlen(big);
 	memset(big + at, 'A', 1400);
 	strcpy(big + at + 1400, "\"]}]}");
@@ -194,8 +207,9 @@ static void test_binary(void)
 {
 	struct v2_request r;
 	char err[ERR_MAX] = "";
-	const char *h = "{\"inputs\":[{\"name\":\"pixels\",\"shape\":[1,784],\"datatype\":\"UINT8\","
-			"\"parameters\":{\"binary_data_size\":784}}]}";
+	const char *h =
+	    "{\"inputs\":[{\"name\":\"pixels\",\"shape\":[1,784],\"datatype\":\"UINT8\","
+	    "\"parameters\":{\"binary_data_size\":784}}]}";
 	uint8_t body[1024];
 	size_t hl = strlen(h);
 
@@ -231,8 +245,9 @@ static void test_binary(void)
 	      "binary BYTES length beyond the data (%s)", err);
 	v2_request_free(&r);
 
-	const char *hf = "{\"inputs\":[{\"name\":\"pixels\",\"shape\":[1,784],\"datatype\":\"FP32\","
-			 "\"parameters\":{\"binary_data_size\":3136}}]}";
+	const char *hf =
+	    "{\"inputs\":[{\"name\":\"pixels\",\"shape\":[1,784],\"datatype\":\"FP32\","
+	    "\"parameters\":{\"binary_data_size\":3136}}]}";
 	static uint8_t fb[4096];
 	hl = strlen(hf);
 	memcpy(fb, hf, hl);
@@ -248,10 +263,11 @@ static void test_response(void)
 {
 	struct v2_request r;
 	char err[ERR_MAX] = "";
-	const char *j = "{\"id\":\"7\",\"parameters\":{\"binary_data_output\":true},\"inputs\":[{"
-			"\"name\":\"image\",\"shape\":[2],\"datatype\":\"BYTES\",\"data\":[\"AA==\","
-			"\"AA==\"]}],\"outputs\":[{\"name\":\"confidence\",\"parameters\":{"
-			"\"binary_data\":false}},{\"name\":\"digit\"}]}";
+	const char *j =
+	    "{\"id\":\"7\",\"parameters\":{\"binary_data_output\":true},\"inputs\":[{"
+	    "\"name\":\"image\",\"shape\":[2],\"datatype\":\"BYTES\",\"data\":[\"AA==\","
+	    "\"AA==\"]}],\"outputs\":[{\"name\":\"confidence\",\"parameters\":{"
+	    "\"binary_data\":false}},{\"name\":\"digit\"}]}";
 	int digit[2] = {3, 9};
 	float conf[2] = {0.5f, 0.25f}, probs[20] = {0};
 	struct v2_result res = {digit, conf, probs};
@@ -263,17 +279,18 @@ static void test_response(void)
 	json_t *root = json_loadb((const char *)body, hl, 0, NULL);
 	json_t *o0 = json_array_get(json_object_get(root, "outputs"), 0);
 	json_t *o1 = json_array_get(json_object_get(root, "outputs"), 1);
-	CHECK(root && !strcmp(json_string_value(json_object_get(root, "id")), "7") &&
-		  !strcmp(json_string_value(json_object_get(root, "model_name")), "mnist") &&
-		  !strcmp(json_string_value(json_object_get(root, "model_version")), "0123456789ab"),
-	      "id echoed, model name and version");
+	CHECK(
+	    root && !strcmp(json_string_value(json_object_get(root, "id")), "7") &&
+		!strcmp(json_string_value(json_object_get(root, "model_name")), "mnist") &&
+		!strcmp(json_string_value(json_object_get(root, "model_version")), "0123456789ab"),
+	    "id echoed, model name and version");
 	CHECK(!strcmp(json_string_value(json_object_get(o0, "name")), "confidence") &&
 		  json_real_value(json_array_get(json_object_get(o0, "data"), 1)) == 0.25,
 	      "binary_data false on an output overrides binary_data_output");
 	CHECK(!strcmp(json_string_value(json_object_get(o1, "datatype")), "INT64") &&
 		  !json_object_get(o1, "data") &&
-		  json_integer_value(json_object_get(json_object_get(o1, "parameters"),
-						     "binary_data_size")) == 16,
+		  json_integer_value(
+		      json_object_get(json_object_get(o1, "parameters"), "binary_data_size")) == 16,
 	      "digit as binary: INT64, binary_data_size 16, no data");
 	CHECK(len == hl + 16 && body[hl] == 3 && body[hl + 8] == 9 && body[hl + 15] == 0,
 	      "binary digits after the JSON, little-endian int64");
@@ -287,7 +304,7 @@ static void test_base64(void)
 	static const struct {
 		const char *in;
 		const char *out;
-	} ok[] = {{"", ""},	    {"Zg==", "f"},	{"Zm8=", "fo"}, {"Zm9v", "foo"},
+	} ok[] = {{"", ""},	      {"Zg==", "f"},	     {"Zm8=", "fo"},	    {"Zm9v", "foo"},
 		  {"Zm9vYg", "foob"}, {"Zm9vYmE=", "fooba"}, {"Zm9vYmFy", "foobar"}};
 	uint8_t out[16];
 

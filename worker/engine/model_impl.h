@@ -52,7 +52,7 @@ struct layer {
 
 struct model {
 	int max_batch;
-	enum model_precision precision; /* MODEL_FP32 or MODEL_INT8 */
+	enum model_precision precision;	     /* MODEL_FP32 or MODEL_INT8 */
 	char version[MODEL_VERSION_LEN + 1]; /* model_version() */
 	unsigned char *mem; /* every parameter and scratch buffer, 64-byte aligned slices */
 	size_t mem_len, mem_used;
