@@ -45,4 +45,4 @@ check_eq "a GIF declared among PNGs: 400" 400 \
     "$(post -F file=@$s/img_0_label_6.png -F file=@$s/img_1_label_5.png -F "file=@README.md;type=image/gif")"
 check_eq "the declared type is named with its index" \
     '"file[2]: Invalid file type: image/gif. Only JPEG and PNG are supported."' "$(jq .detail "$tmp/body")"
-fe_stop
+check "frontend exits 0" fe_stop

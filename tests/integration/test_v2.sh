@@ -8,7 +8,8 @@
 . tests/lib.sh
 . tests/integration/ops-lib.sh
 tmp=$(tmpdir_make)
-if ! have_frontend || [ ! -s "$B/data/test.images" ]; then
+data=${DATA:-$B/data}
+if ! have_frontend || [ ! -s "$data/test.images" ]; then
     ok "v2 checks # SKIP no $B/mnist-frontend or $B/data yet (make all data)"
     exit 0
 fi
@@ -23,7 +24,7 @@ version=$(sha256sum "$FE_WEIGHTS" | cut -c1-12)
 fe_start "$tmp" 2
 check "frontend healthy" curl -sf -o /dev/null "$FE_URL/health"
 wait_for 5 sh -c "curl -s '$FE_URL/v2/models/mnist' | grep -q '\"$version\"'"
-/usr/bin/python3 tests/integration/v2_client.py "$FE_URL" "$version" "$B/data" ||
+/usr/bin/python3 tests/integration/v2_client.py "$FE_URL" "$version" "$data" ||
     not_ok "v2_client.py: every check passes"
 
 check_eq "X-Model-Version on /predict is the weights' SHA-256 (12 hex)" "$version" \
@@ -33,7 +34,11 @@ curl -s "$FE_URL/metrics" >"$tmp/metrics"
 check "mnist_model_info{version} 1 in /metrics" \
     grep -qx "mnist_model_info{version=\"$version\"} 1" "$tmp/metrics"
 check "v2 requests counted under route /v2" grep -q 'route="/v2"' "$tmp/metrics"
-fe_stop
+head -c 11000000 /dev/zero >"$tmp/big"
+check_eq "a body above --max-upload: 413 with an error object" \
+    '413 {"error":"File too large. Maximum size is 10 MB."}' \
+    "$(curl -s -w '%{http_code} ' -o "$tmp/out" --data-binary @"$tmp/big" "$FE_URL/v2/models/mnist/infer"; cat "$tmp/out")"
+check "frontend exits 0 (with the ASan build: no sanitizer report)" fe_stop
 # Every image of the 64-image request was a worker request of its own
 # ("input": 3136 bytes); both workers decoded some.
 pids=$(grep -o 'mnist-worker\[[0-9]*\].*decode [0-9a-f]*: 3136 bytes' "$tmp/fe.log" |
