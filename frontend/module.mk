@@ -38,6 +38,6 @@ $(B)/fuzz/fuzz_multipart: tests/fuzz/fuzz_multipart.c frontend/multipart.c commo
 # The v2 request/response codec and the model-version registry, alone.
 TEST_BINS += $(B)/tests/t_v2_codec $(B)/tests/t_modelver
 $(B)/tests/t_v2_codec: $(B)/obj/tests/unit/t_v2_codec.o $(B)/obj/frontend/v2_codec.o \
-                       $(B)/obj/frontend/v2_response.o $(COMMON_OBJS)
-$(B)/tests/t_v2_codec: LDLIBS += $(LIB_jansson)
+                       $(B)/obj/frontend/v2_response.o $(PROTO_OBJS) $(COMMON_OBJS)
+$(B)/tests/t_v2_codec: LDLIBS += $(LIB_jansson) $(LIB_msgpack)
 $(B)/tests/t_modelver: $(B)/obj/tests/unit/t_modelver.o $(B)/obj/frontend/modelver.o $(COMMON_OBJS)

@@ -5,6 +5,7 @@
  */
 #include "v2_codec.h"
 #include "err.h"
+#include "proto.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -223,9 +224,7 @@ static int binary_pixels(struct v2_request *r, const uint8_t *p, size_t size, bo
 		if (uint8) {
 			v = (float)p[k] / 255.f;
 		} else {
-			uint32_t u = (uint32_t)p[4 * k] | (uint32_t)p[4 * k + 1] << 8 |
-				     (uint32_t)p[4 * k + 2] << 16 | (uint32_t)p[4 * k + 3] << 24;
-			memcpy(&v, &u, sizeof v);
+			v = proto_f32le(p + 4 * k);
 			if (!(v >= 0.f && v <= 1.f))
 				return err_set(err, ERR_INVALID,
 					       "input \"pixels\": image %zu: element %zu is %g, "
