@@ -272,7 +272,7 @@ static void infer(struct v2_server *v, h2o_req_t *req, const char *version, size
 		goto fail;
 	}
 	if ((rc = v2_parse_infer(body, len, hlen, v->max_upload, &in->r, err)) != 0) {
-		v2_error(req, rc == ERR_NOMEM ? 500 : 400, "%s", err);
+		v2_error(req, rc == ERR_NOMEM ? 500 : rc == ERR_TOO_LARGE ? 413 : 400, "%s", err);
 		goto fail;
 	}
 	if (pack_all(&in->r, msgs, lens) != 0) {

@@ -465,6 +465,11 @@ int v2_parse_infer(const uint8_t *body, size_t len, size_t header_len, size_t ma
 		return err_set(err, ERR_INVALID,
 			       "Inference-Header-Content-Length %zu is above the body's %zu bytes",
 			       header_len, len);
+	if (header_len > V2_MAX_JSON)
+		return err_set(err, ERR_TOO_LARGE,
+			       "the request's JSON is %zu bytes, above %zu: send large batches as "
+			       "binary tensor data (Inference-Header-Content-Length)",
+			       header_len, V2_MAX_JSON);
 	root = json_loadb((const char *)body, header_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
 		return err_set(err, ERR_INVALID, "the request is not valid JSON: %s (byte %d)",

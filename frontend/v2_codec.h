@@ -32,6 +32,10 @@
 
 /* Most images in one infer request. */
 #define V2_MAX_BATCH 64
+/* Largest JSON part of a request. jansson reads about 25 MB/s and runs on
+ * the event loop: larger batches go as binary tensor data, which is read
+ * without JSON (and bounded by the upload limit only). */
+#define V2_MAX_JSON ((size_t)1 << 20)
 #define V2_PIXELS 784
 #define V2_TENSOR_BYTES (V2_PIXELS * 4)
 
@@ -58,9 +62,9 @@ struct v2_request {
 
 /* Parse body (len bytes). header_len is the Inference-Header-Content-Length
  * (the JSON's size, binary data after it), or len without the extension.
- * max_image bounds one decoded image. Returns 0, or ERR_INVALID with err
- * set; *r is zeroed first and owns its memory either way
- * (v2_request_free). Images may point into body: keep it alive. */
+ * max_image bounds one decoded image. Returns 0, or ERR_INVALID (or
+ * ERR_TOO_LARGE: JSON above V2_MAX_JSON) with err set; *r is zeroed first and owns its memory
+ * either way (v2_request_free). Images may point into body: keep it alive. */
 int v2_parse_infer(const uint8_t *body, size_t len, size_t header_len, size_t max_image,
 		   struct v2_request *r, char *err);
 void v2_request_free(struct v2_request *r);

@@ -176,6 +176,11 @@ def check_pixels():
     ok(st == 200 and h.get("content-type") == "application/octet-stream" and
        len(data) == int(h["inference-header-content-length"]) + 64 * 8 + 64 * 4 + 64 * 40,
        f"64 images in one request, every output binary ({st})")
+    big = json.dumps({"inputs": [{"name": "image", "shape": [1], "datatype": "BYTES",
+                                  "data": ["A" * (1 << 20)]}]}).encode()
+    st, h, data = call("POST", "/v2/models/mnist/infer", big)
+    ok(st == 413 and "binary tensor data" in json.loads(data)["error"],
+       f"JSON above 1 MiB: 413, pointing to the binary extension ({st} {data[:160]!r})")
     req = {"inputs": [{"name": "pixels", "shape": [65, 784], "datatype": "UINT8",
                        "data": [0] * (65 * 784)}]}
     st, h, doc = infer(req, "65 images", status=400)

@@ -224,6 +224,13 @@ static void test_binary(void)
 		  strstr(err, "binary_data_size must be the 700 bytes"),
 	      "binary data shorter than binary_data_size (%s)", err);
 	v2_request_free(&r);
+	static uint8_t huge[V2_MAX_JSON + 2];
+	memset(huge, ' ', sizeof huge);
+	CHECK(v2_parse_infer(huge, sizeof huge, V2_MAX_JSON + 1, MAX_IMAGE, &r, err) ==
+		      ERR_TOO_LARGE &&
+		  strstr(err, "send large batches as binary tensor data"),
+	      "JSON above V2_MAX_JSON refused as too large (%s)", err);
+	v2_request_free(&r);
 	CHECK(v2_parse_infer(body, hl, hl + 1, MAX_IMAGE, &r, err) == ERR_INVALID &&
 		  strstr(err, "above the body's"),
 	      "header length beyond the body (%s)", err);
