@@ -8,6 +8,7 @@
  *                        connected and answering, else 503.
  *   GET  /metrics        Prometheus text (frontend/metrics.h).
  *   GET  /openapi.json, /docs, /redoc (and their assets): frontend/static.h.
+ *   /v2/...              the Open Inference Protocol routes: frontend/v2.h.
  *   anything else        JSON 404, or 405 with an Allow header.
  * Answers, their JSON error shape and the access log: frontend/respond.h.
  *

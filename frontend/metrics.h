@@ -13,6 +13,7 @@
  *   process_resident_memory_bytes                gauge (/proc/self/statm)
  *   process_start_time_seconds                   gauge (Unix time)
  *   mnist_uptime_seconds                         gauge
+ * (mnist_model_info{version} is appended by modelver.h, from worker replies.)
  *
  * State is one static table of C11 atomics (relaxed ordering): every call
  * is lock-free and thread-safe, from the loop thread or nng's threads, and

@@ -6,6 +6,9 @@
  * (common/proto.h) and handed to backend_call(); the worker's reply becomes
  * JSON {"digit", "confidence", "probabilities"?} or {"detail"} with 400,
  * 500, 503 (no worker, overload, draining) or 504 (no answer in time).
+ * Several "file" parts (at most PREDICT_MAX_FILES) are answered by
+ * predict_multi.c: {"predictions": [...]}. Every answer a worker computed
+ * carries X-Model-Version.
  *
  * Admission: a request is refused with 503 while the server drains, while
  * no worker is available, or when the shared budget (admit.h: requests and

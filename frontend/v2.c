@@ -193,8 +193,8 @@ static void on_infer_done(void *arg, h2o_req_t *req, const struct fanout_result 
 			moved |= strcmp(res->replies[i].model, in->version) != 0;
 		if (moved)
 			v2_error(req, 503,
-				 "model version %s stopped being served during the request, "
-				 "retry",
+				 "some images were answered by another version than %s (the "
+				 "workers serve several: a reload?), retry",
 				 in->version);
 		else
 			respond_infer(in, req, res);

@@ -2,7 +2,7 @@
  * mnist-client: send image files to the broker (or, with --listen, to any
  * worker that dials us) as msgpack requests over nng, print one line each:
  *
- *   FILE DIGIT CONFIDENCE [p0 .. p9] [worker=PID batch=N infer_us=N]
+ *   FILE DIGIT CONFIDENCE [p0 .. p9] [worker=PID batch=N infer_us=N model=V]
  *   FILE pong worker=PID          (a --raw ping request)
  *
  * or "FILE: code: error" on stderr; the exit status is 1 when any file
@@ -76,7 +76,7 @@ static void usage(FILE *f)
 	    "  --listen           listen on URL instead of dialing it (workers dial in)\n"
 	    "  --wait-peers N     with --listen, first wait (up to the timeout) for N workers\n"
 	    "  --probs            print the ten probabilities after the confidence\n"
-	    "  --stats            print worker pid, batch size and batch time\n"
+	    "  --stats            print worker pid, batch size, batch time, model\n"
 	    "  --timeout-ms N     per-request timeout (default 10000)\n"
 	    "  --concurrency N    requests in flight at once (default 1)\n"
 	    "  --ping             check that a worker answers, print its pid\n"
@@ -245,7 +245,8 @@ static int print_results(const struct run *r)
 		for (int k = 0; p->has_probs && k < 10; k++)
 			printf(" %.4f", p->probs[k]);
 		if (r->o->stats)
-			printf(" worker=%u batch=%u infer_us=%u", p->worker, p->batch, p->infer_us);
+			printf(" worker=%u batch=%u infer_us=%u model=%s", p->worker, p->batch,
+			       p->infer_us, p->model[0] ? p->model : "-");
 		printf("\n");
 	}
 	return failed;

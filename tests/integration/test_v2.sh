@@ -44,3 +44,33 @@ check "frontend exits 0 (with the ASan build: no sanitizer report)" fe_stop
 pids=$(grep -o 'mnist-worker\[[0-9]*\].*decode [0-9a-f]*: 3136 bytes' "$tmp/fe.log" |
     sed 's/\].*//' | sort -u | wc -l)
 check_eq "the images of one request are spread over both workers" 2 "$pids"
+
+# Two workers on different weights (fp32 and int8 files): two versions
+# served at once, as during a reload.
+v8=$(sha256sum weights/model-int8.safetensors | cut -c1-12)
+fe_start "$tmp/mixed" 0
+for p in fp32 int8; do
+    RUNTIME_DIRECTORY=$tmp/mixed/run MNIST_PRECISION=$p MNIST_LOG_LEVEL=info \
+        "$B/mnist-worker" --weights "$FE_WEIGHTS" >>"$tmp/mixed/workers.log" 2>&1 &
+    on_exit "kill -9 $!"
+done
+wait_for 20 sh -c "curl -s '$FE_URL/v2/models/mnist' | jq -e '.versions | length == 2' >/dev/null"
+check_eq "two versions served: both in the metadata" "$version $v8" \
+    "$(curl -s "$FE_URL/v2/models/mnist" | jq -r '.versions | sort | join(" ")')"
+check_eq "two versions served: two mnist_model_info samples" 2 \
+    "$(curl -s "$FE_URL/metrics" | grep -c '^mnist_model_info{version="[0-9a-f]\{12\}"} 1$')"
+/usr/bin/python3 - "$data/test.images" "$tmp/mixed.json" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+px = list(struct.unpack("<%df" % (64 * 784), raw[:64 * 3136]))
+json.dump({"inputs": [{"name": "pixels", "shape": [64, 784], "datatype": "FP32", "data": px}],
+           "outputs": [{"name": "digit"}]}, open(sys.argv[2], "w"))
+PY
+hv=$(curl -s -o /dev/null -D - -d @"$tmp/mixed.json" "$FE_URL/v2/models/mnist/infer" | tr -d '\r' |
+    sed -n 's/^x-model-version: //Ip' | tr -d ' ' | tr ',' '\n' | sort | tr '\n' ' ')
+check_eq "64 images over both: X-Model-Version lists both" "$version $v8 " "$hv"
+check_eq "asking for one version, answered by both: 503 to retry" 503 \
+    "$(curl -s -o "$tmp/out" -w '%{http_code}' -d @"$tmp/mixed.json" \
+        "$FE_URL/v2/models/mnist/versions/$version/infer")"
+check "the 503 says why" grep -q "answered by another version than $version" "$tmp/out"
+check "frontend exits 0 (two versions)" fe_stop

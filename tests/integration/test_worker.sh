@@ -127,6 +127,7 @@ for i in 1 2 3 4 5 6 7 8 9 10; do all="$all $pngs"; done
 check_eq "two workers: all 100 answered" 100 "$(wc -l <"$d/two.out")"
 pids=$(sed -n 's/.* worker=\([0-9]*\) .*/\1/p' "$d/two.out" | sort -u | wc -l)
 check_eq "two workers: both answered" 2 "$pids"
+check "every reply names its model version (12 hex)" sh -c "! grep -v ' model=[0-9a-f]\{12\}\$' '$d/two.out'"
 
 # ---- the listener goes away and comes back ---------------------------------
 "$C" --listen --url "$url" --ping >/dev/null
