@@ -41,3 +41,9 @@ $(B)/tests/t_v2_codec: $(B)/obj/tests/unit/t_v2_codec.o $(B)/obj/frontend/v2_cod
                        $(B)/obj/frontend/v2_response.o $(PROTO_OBJS) $(COMMON_OBJS)
 $(B)/tests/t_v2_codec: LDLIBS += $(LIB_jansson) $(LIB_msgpack)
 $(B)/tests/t_modelver: $(B)/obj/tests/unit/t_modelver.o $(B)/obj/frontend/modelver.o $(COMMON_OBJS)
+
+FUZZERS += $(B)/fuzz/fuzz_v2
+$(B)/fuzz/fuzz_v2: tests/fuzz/fuzz_v2.c frontend/v2_codec.c frontend/v2_response.c common/proto.c \
+                   common/err.c frontend/v2_codec.h common/proto.h common/err.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LIB_jansson) $(LIB_msgpack)
