@@ -49,6 +49,12 @@ check_eq "the images of one request are spread over both workers" 2 "$pids"
 # served at once, as during a reload.
 v8=$(sha256sum weights/model-int8.safetensors | cut -c1-12)
 fe_start "$tmp/mixed" 0
+check_eq "no worker: /v2/health/ready is 400 (false), live 200" "400 200" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$FE_URL/v2/health/ready") $(curl -s -o /dev/null -w '%{http_code}' "$FE_URL/v2/health/live")"
+check_eq "no worker: infer 503 with Retry-After and an error object" \
+    "503 retry-after: 1 {\"error\":\"No inference worker is available\"}" \
+    "$(curl -s -D "$tmp/h" -o "$tmp/out" -w '%{http_code}' -d @docs/examples/v2-images.json \
+        "$FE_URL/v2/models/mnist/infer") $(tr -d '\r' <"$tmp/h" | grep -i '^retry-after:' | tr 'A-Z' 'a-z') $(cat "$tmp/out")"
 for p in fp32 int8; do
     RUNTIME_DIRECTORY=$tmp/mixed/run MNIST_PRECISION=$p MNIST_LOG_LEVEL=info \
         "$B/mnist-worker" --weights "$FE_WEIGHTS" >>"$tmp/mixed/workers.log" 2>&1 &
