@@ -21,7 +21,7 @@ else
     ok "mnist-predict: no valgrind reports"
 fi
 
-for t in t_sft t_proto t_multipart t_config; do
+for t in t_sft t_proto t_proto_input t_multipart t_v2_codec t_config; do
     [ -x "$B/tests/$t" ] || { not_ok "$t built"; continue; }
     $vg "$B/tests/$t" >"$out/$t.out" 2>&1
     rc=$?
