@@ -141,6 +141,53 @@ static void test_errors(void)
 	      err);
 }
 
+/* The first 12 hex digits of sha256sum's answer for path, or "" */
+static void sha256sum12(const char *file, char *out)
+{
+	char cmd[512];
+	FILE *p;
+
+	out[0] = '\0';
+	snprintf(cmd, sizeof cmd, "sha256sum '%s'", file);
+	if ((p = popen(cmd, "r")) != NULL) {
+		if (fread(out, 1, MODEL_VERSION_LEN, p) != MODEL_VERSION_LEN)
+			out[0] = '\0';
+		else
+			out[MODEL_VERSION_LEN] = '\0';
+		pclose(p);
+	}
+}
+
+/* model_version(): sha256sum's first 12 hex digits of the file loaded, and
+ * a new one when the same path is loaded again after it changed. */
+static void test_version(void)
+{
+	struct model *m = NULL;
+	char err[ERR_MAX], want[MODEL_VERSION_LEN + 1];
+	write_weights(NULL, NULL, NULL);
+	sha256sum12(path, want);
+	int rc = model_load(path, 1, &m, err);
+	CHECK(rc == 0 && want[0] && !strcmp(model_version(m), want),
+	      "version is the file's SHA-256, 12 hex: %s (sha256sum %s)",
+	      m ? model_version(m) : "-", want);
+	model_free(m);
+	FILE *f = fopen(path, "r+b");
+	if (f) { /* flip a bit of the last weight: still a valid file */
+		fseek(f, -1, SEEK_END);
+		int c = fgetc(f);
+		fseek(f, -1, SEEK_END);
+		fputc(c ^ 1, f);
+		fclose(f);
+	}
+	char again[MODEL_VERSION_LEN + 1];
+	sha256sum12(path, again);
+	m = NULL;
+	rc = model_load(path, 1, &m, err);
+	CHECK(rc == 0 && strcmp(again, want) && !strcmp(model_version(m), again),
+	      "reloaded after a change: the new version %s", m ? model_version(m) : "-");
+	model_free(m);
+}
+
 static void test_batching(void)
 {
 	enum { N = 11 };
@@ -315,6 +362,7 @@ int main(void)
 	snprintf(path, sizeof path, "%s/w.safetensors", dir);
 	snprintf(qpath, sizeof qpath, "%s/w-int8.safetensors", dir);
 	test_errors();
+	test_version();
 	test_batching();
 	uint8_t *shipped = NULL;
 	size_t len = 0;
