@@ -165,6 +165,16 @@ static void test_request_bad(void)
 	    "\"parameters\":{\"x\":{}}}",
 	    "must be a string, number or boolean", "object parameter");
 	bad("{\"inputs\":[], \"inputs\":[]}", "not valid JSON", "duplicate key");
+	struct v2_request r;
+	char err[ERR_MAX] = "";
+	CHECK(parse("{\"parameters\":{\"s\":\"x\",\"n\":1.5,\"b\":false},\"inputs\":[{\"name\":"
+		    "\"image\",\"shape\":[1],\"datatype\":\"BYTES\",\"parameters\":{\"k\":2},"
+		    "\"data\":[\"AA==\"]}],\"outputs\":[{\"name\":\"digit\",\"parameters\":{"
+		    "\"x\":\"y\"}}]}",
+		    &r, err) == 0 &&
+		  r.nout == 1 && !r.binary[0],
+	      "string, number and boolean parameters are accepted everywhere (%s)", err);
+	v2_request_free(&r);
 }
 
 static void test_images(void)
