@@ -12,6 +12,7 @@
  */
 #include "proto.h"
 #include "err.h"
+#include "reqid.h"
 
 #include <math.h>
 #include <msgpack.h>
@@ -317,9 +318,37 @@ static int parse_message(const struct message_kind *k, const uint8_t *buf, size_
 
 /* ---- requests ------------------------------------------------------------ */
 
-enum { K_V, K_IMAGE, K_PIXELS, K_WIDTH, K_HEIGHT, K_PROBS, K_PING, K_EXPLAIN, K_COUNT };
-static const char *const request_keys[K_COUNT] = {"v",	    "image", "pixels", "width",
-						  "height", "probs", "ping",   "explain"};
+enum {
+	K_V,
+	K_IMAGE,
+	K_PIXELS,
+	K_WIDTH,
+	K_HEIGHT,
+	K_PROBS,
+	K_PING,
+	K_EXPLAIN,
+	K_ID,
+	K_TRACE,
+	K_COUNT
+};
+static const char *const request_keys[K_COUNT] = {
+    "v", "image", "pixels", "width", "height", "probs", "ping", "explain", "id", "traceparent"};
+
+/* A str that passes valid(), pointing into the message. */
+static int get_token(const msgpack_object *o, const char *name, bool (*valid)(const char *, size_t),
+		     const char **ptr, size_t *len, char *err)
+{
+	if (o->type != MSGPACK_OBJECT_STR || !valid(o->via.str.ptr, o->via.str.size))
+		return err_set(
+		    err, ERR_BAD_REQUEST,
+		    valid == reqid_valid
+			? "key \"%s\" must be 1..%d characters of A-Z a-z 0-9 - _ . : / + = @"
+			: "key \"%s\" must be a W3C traceparent (%d characters for version 00)",
+		    name, valid == reqid_valid ? REQID_MAX : TRACEPARENT_LEN);
+	*ptr = o->via.str.ptr;
+	*len = o->via.str.size;
+	return 0;
+}
 
 static int request_field(int key, const msgpack_object *o, void *out, char *err)
 {
@@ -340,6 +369,10 @@ static int request_field(int key, const msgpack_object *o, void *out, char *err)
 	case K_PROBS: return get_bool(o, name, &req->probs, err);
 	case K_PING: return get_bool(o, name, &req->ping, err);
 	case K_EXPLAIN: return get_bool(o, name, &req->explain, err);
+	case K_ID: return get_token(o, name, reqid_valid, &req->id, &req->id_len, err);
+	case K_TRACE:
+		return get_token(o, name, traceparent_valid, &req->traceparent,
+				 &req->traceparent_len, err);
 	default: return 0;
 	}
 }

@@ -7,6 +7,8 @@
  *            {"v":1, "ping": true}                          liveness probe
  *            optional "probs": true   (reply carries all ten probabilities)
  *            optional "explain": true (reply carries "input", what the model saw)
+ *            optional "id": str       request id for the logs (reqid.h rules)
+ *            optional "traceparent": str  W3C trace context (reqid.h rules)
  *   reply    {"v":1, "ok":true, "digit":u, "confidence":f, "probs":[f x 10]?,
  *             "input": bin(784)?, "worker":u, "batch":u, "infer_us":u}
  *            {"v":1, "ok":true, "pong":true, "worker":u}     answer to ping
@@ -44,6 +46,12 @@ struct proto_request {
 	bool probs;
 	bool ping;
 	bool explain; /* ask for the reply's "input" */
+	/* "id" and "traceparent" (valid per reqid.h), or NULL; not
+	 * NUL-terminated (they point into the message). */
+	const char *id;
+	size_t id_len;
+	const char *traceparent;
+	size_t traceparent_len;
 };
 
 struct proto_reply {

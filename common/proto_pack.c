@@ -5,6 +5,7 @@
  */
 #include "proto.h"
 #include "err.h"
+#include "reqid.h"
 
 #include <msgpack.h>
 #include <stdio.h>
@@ -50,9 +51,13 @@ int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *l
 	    (req->width == 0 || req->height == 0 || req->width > PROTO_MAX_SIDE ||
 	     req->height > PROTO_MAX_SIDE || req->pixels_len != (size_t)req->width * req->height))
 		return ERR_INVALID;
+	if ((req->id && !reqid_valid(req->id, req->id_len)) ||
+	    (req->traceparent && !traceparent_valid(req->traceparent, req->traceparent_len)))
+		return ERR_INVALID;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	f |= msgpack_pack_map(&pk, 1 + (pixels ? 3 : 1) + req->probs + req->explain);
+	f |= msgpack_pack_map(&pk, 1 + (pixels ? 3 : 1) + req->probs + req->explain +
+				       (req->id != NULL) + (req->traceparent != NULL));
 	f |= pack_key(&pk, "v") | msgpack_pack_uint32(&pk, PROTO_VERSION);
 	if (req->ping) {
 		f |= pack_key(&pk, "ping") | msgpack_pack_true(&pk);
@@ -69,6 +74,11 @@ int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *l
 		f |= pack_key(&pk, "probs") | msgpack_pack_true(&pk);
 	if (req->explain)
 		f |= pack_key(&pk, "explain") | msgpack_pack_true(&pk);
+	if (req->id)
+		f |= pack_key(&pk, "id") | msgpack_pack_str_with_body(&pk, req->id, req->id_len);
+	if (req->traceparent)
+		f |= pack_key(&pk, "traceparent") |
+		     msgpack_pack_str_with_body(&pk, req->traceparent, req->traceparent_len);
 	return finish(&sb, f, buf, len);
 }
 

@@ -17,6 +17,7 @@
 #include "broker.h"
 #include "clock.h"
 #include "config.h"
+#include "cors.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
@@ -54,6 +55,7 @@ struct app {
 	struct http_server *http;
 	struct supervisor *sup;
 	struct static_site *site;
+	struct cors *cors; /* --cors-origins, NULL: off */
 	h2o_socket_t *sigsock;
 	h2o_timeout_t watchdog;
 	h2o_timeout_entry_t watchdog_entry;
@@ -229,6 +231,9 @@ static int start(struct app *app, const struct options *o, const char *workers_u
 	char bin[PATH_MAX];
 	int rc;
 
+	if ((rc = cors_parse(o->cors_origins, &app->cors, err)) != 0)
+		return rc;
+	ho.cors = app->cors;
 	admit_init(&app->admit, o->max_inflight, o->max_inflight_bytes);
 	if ((rc = backend_open(&bo, app->loop, &app->backend, err)) != 0)
 		return rc;
@@ -268,6 +273,7 @@ static void stop(struct app *app, const char *workers_url, const char *api_url)
 	http_free(app->http);
 	supervisor_free(app->sup);
 	static_free(app->site);
+	cors_free(app->cors);
 	unlink_ipc(workers_url);
 	unlink_ipc(api_url);
 }

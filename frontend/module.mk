@@ -7,7 +7,7 @@ $(B)/obj/frontend/%.o: CFLAGS += -DH2O_USE_LIBUV=0
 
 FRONTEND_OBJS := $(addprefix $(B)/obj/frontend/,main.o options.o admit.o http.o framing.o respond.o \
                  predict.o listener.o backend.o broker.o supervisor.o multipart.o \
-                 metrics.o static.o png_encode.o) \
+                 metrics.o static.o png_encode.o cors.o trace.o) \
                  $(PROTO_OBJS) $(NNGCLOSE_OBJS)
 
 BINS += $(B)/mnist-frontend

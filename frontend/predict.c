@@ -6,6 +6,7 @@
 #include "png_encode.h"
 #include "proto.h"
 #include "respond.h"
+#include "trace.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -212,10 +213,15 @@ static void on_worker_reply(void *arg, int rc, const uint8_t *reply, size_t len)
 
 static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, size_t len)
 {
+	h2o_iovec_t id = trace_request_id(req), tp = trace_parent(req);
 	struct proto_request preq = {.image = image,
 				     .image_len = len,
 				     .probs = query_flag(req, "probs"),
-				     .explain = query_flag(req, "explain")};
+				     .explain = query_flag(req, "explain"),
+				     .id = id.base,
+				     .id_len = id.len,
+				     .traceparent = tp.base,
+				     .traceparent_len = tp.len};
 	enum backend_state state;
 	enum admit_result admitted;
 	struct pending *p;

@@ -1,7 +1,9 @@
 #include "respond.h"
 #include "log.h"
 #include "metrics.h"
+#include "trace.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,8 @@ static const char *reason_of(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
@@ -37,20 +41,30 @@ static double seconds_since(const struct timeval *tv)
 	return (double)(now.tv_sec - tv->tv_sec) + (double)(now.tv_usec - tv->tv_usec) / 1e6;
 }
 
+/* One line per answer: "METHOD PATH STATUS BYTES TIMEms request_id=ID
+ * [traceparent=TP] [worker=PID]" (JSON lines: the same as members). */
 static void access_log(h2o_req_t *req, int status, size_t bytes, uint32_t worker)
 {
 	double secs = seconds_since(&req->timestamps.request_begin_at);
 	int plen = req->path.len > 256 ? 256 : (int)req->path.len;
+	h2o_iovec_t id = trace_request_id(req), tp = trace_parent(req);
+	struct log_field f[8];
+	size_t n = 0;
 
 	metrics_http(metrics_route(req->path.base, req->path.len), status, secs);
 	if (!log_enabled(LOG_INFO))
 		return;
+	f[n++] = LOG_JSTR("method", req->method.base, req->method.len);
+	f[n++] = LOG_JSTR("path", req->path.base, (size_t)plen);
+	f[n++] = LOG_JNUM("status", status);
+	f[n++] = LOG_JNUM("bytes", bytes);
+	f[n++] = LOG_JNUM("ms", round(secs * 1e5) / 1e2);
+	if (tp.base)
+		f[n++] = LOG_STRN("traceparent", tp.base, tp.len);
 	if (worker)
-		log_info("%.*s %.*s %d %zu %.2fms worker=%u", (int)req->method.len,
-			 req->method.base, plen, req->path.base, status, bytes, secs * 1e3, worker);
-	else
-		log_info("%.*s %.*s %d %zu %.2fms", (int)req->method.len, req->method.base, plen,
-			 req->path.base, status, bytes, secs * 1e3);
+		f[n++] = LOG_NUM("worker", worker);
+	log_req(LOG_INFO, id.base, id.len, f, n, "%.*s %.*s %d %zu %.2fms", (int)req->method.len,
+		req->method.base, plen, req->path.base, status, bytes, secs * 1e3);
 }
 
 void respond(h2o_req_t *req, int status, const char *ctype, h2o_iovec_t body, uint32_t worker)

@@ -1,6 +1,7 @@
 /*
- * mnist-worker: load the model once, dial the frontend, serve batches until
- * SIGTERM or SIGINT, then answer what was received and exit 0.
+ * mnist-worker: load the model, dial the frontend, serve batches until
+ * SIGTERM or SIGINT, then answer what was received and exit 0. SIGHUP
+ * reloads the weights without dropping a request (worker/reload.h).
  *
  *   mnist-worker [--connect URL] [--rundir DIR] [--weights PATH]
  *                [--max-batch N] [--contexts N] [--max-message SIZE]
@@ -16,6 +17,7 @@
 #include "image.h"
 #include "log.h"
 #include "model.h"
+#include "reload.h"
 #include "serve.h"
 
 #include <errno.h>
@@ -204,7 +206,8 @@ int main(int argc, char **argv)
 	struct options o;
 	struct serve_config cfg;
 	struct serve_stats st;
-	char err[ERR_MAX] = "", url[PATH_MAX + 16];
+	struct model_opts mo;
+	char err[ERR_MAX] = "", url[PATH_MAX + 16], loaded[PATH_MAX];
 	sigset_t set;
 	struct model *m = NULL;
 	struct server *srv = NULL;
@@ -221,6 +224,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -228,9 +232,8 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		return 1;
 	}
-	rc = model_open(
-	    o.weights,
-	    &(struct model_opts){.max_batch = (int)o.max_batch, .precision = o.precision}, &m, err);
+	mo = (struct model_opts){.max_batch = (int)o.max_batch, .precision = o.precision};
+	rc = reload_open(o.weights, &mo, &m, err);
 	if (rc) {
 		log_error("cannot load weights: %s", err);
 		return 1;
@@ -252,12 +255,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	sd_notifyf(0, "READY=1\nSTATUS=dialing %s, max batch %d", url, cfg.max_batch);
+	reload_loaded_path(o.weights, m, loaded, sizeof loaded);
 	log_info("serving %s: weights %s (%s), max batch %d, %d contexts, %d decode threads, "
 		 "decode backlog %lu MP",
-		 url, o.weights, model_precision_name(model_precision(m)), cfg.max_batch,
-		 cfg.contexts, cfg.decode_threads, o.decode_backlog);
+		 url, loaded, model_precision_name(model_precision(m)), cfg.max_batch, cfg.contexts,
+		 cfg.decode_threads, o.decode_backlog);
 
-	int sig = wait_for_signal(&set, srv, wd_usec);
+	int sig;
+	while ((sig = wait_for_signal(&set, srv, wd_usec)) == SIGHUP) {
+		sd_notify(0, "RELOADING=1");
+		reload_weights(o.weights, &mo, srv, &m);
+		sd_notify(0, "READY=1");
+	}
 	sd_notify(0, "STOPPING=1");
 	if (sig)
 		log_info("signal %d: answering in-flight requests, then exiting", sig);

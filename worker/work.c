@@ -140,9 +140,10 @@ static int decode(struct server *s, struct slot *sl, char *err)
 	if (log_enabled(LOG_DEBUG)) {
 		const uint8_t *b = r->image ? r->image : r->pixels;
 		size_t n = r->image ? r->image_len : r->pixels_len;
-		log_debug("decode %016llx: %zu bytes, %llu pixels, %llu us, %s",
-			  (unsigned long long)fnv1a(b, n), n, (unsigned long long)sl->cost,
-			  (unsigned long long)sl->decode_us, rc ? "failed" : "ok");
+		log_req(LOG_DEBUG, r->id, r->id_len, NULL, 0,
+			"decode %016llx: %zu bytes, %llu pixels, %llu us, %s",
+			(unsigned long long)fnv1a(b, n), n, (unsigned long long)sl->cost,
+			(unsigned long long)sl->decode_us, rc ? "failed" : "ok");
 	}
 	return rc;
 }
@@ -265,13 +266,20 @@ static void *compute_main(void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (!s->quit && !s->done.head) {
+		while (!s->quit && !s->done.head && !s->next_model) {
 			beat_idle(&s->compute_beat);
 			wait_tick(s, &s->ready);
 			shed_late_locked(s);
 		}
 		if (s->quit)
 			break;
+		if (s->next_model) { /* between two batches: serve_swap_model() */
+			s->retired = s->model;
+			s->model = s->next_model;
+			s->next_model = NULL;
+			pthread_cond_broadcast(&s->swapped);
+			continue;
+		}
 		int n = 0;
 		while (s->done.head && n < s->cfg.max_batch)
 			s->batch[n++] = pop(&s->done);
