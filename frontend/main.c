@@ -156,6 +156,9 @@ static void on_signal(h2o_socket_t *sock, const char *err)
 	while (read(h2o_socket_get_fd(sock), &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGCHLD)
 			supervisor_reap(app->sup);
+		else if (si.ssi_signo == SIGHUP)
+			log_info("SIGHUP: asked %zu spawned worker(s) to reload their weights",
+				 supervisor_signal(app->sup, SIGHUP));
 		else
 			begin_shutdown(app, (int)si.ssi_signo);
 	}
@@ -207,6 +210,7 @@ static int block_signals(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		return -1;
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);

@@ -72,7 +72,10 @@ static void usage(FILE *f)
 		"                      one is answered unavailable (default $MNIST_DECODE_BACKLOG\n"
 		"                      or %s)\n"
 		"  --precision P       fp32, int8 or auto: int8 where the CPU has VNNI and the\n"
-		"                      int8 weights are there (default $MNIST_PRECISION or auto)\n",
+		"                      int8 weights are there (default $MNIST_PRECISION or auto)\n"
+		"  --log-format F      text or json, one object per line (default\n"
+		"                      $MNIST_LOG_FORMAT or text)\n"
+		"SIGHUP reloads the weights (the same files, checked as at start).\n",
 		CONFIG_DEFAULT_WEIGHTS, DEFAULT_MAX_BATCH, DEFAULT_DECODE_THREADS,
 		DEFAULT_DECODE_BACKLOG);
 }
@@ -90,6 +93,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"decode-threads", required_argument, NULL, 'd'},
 	    {"decode-backlog", required_argument, NULL, 'l'},
 	    {"precision", required_argument, NULL, 'p'},
+	    {"log-format", required_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -98,6 +102,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	const char *backlog = config_env("MNIST_DECODE_BACKLOG", DEFAULT_DECODE_BACKLOG);
 	const char *precision = config_env("MNIST_PRECISION", "auto");
 	const char *contexts = NULL, *maxmsg = NULL;
+	enum log_format format;
 	int c;
 
 	memset(o, 0, sizeof *o);
@@ -114,6 +119,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'd': decoders = optarg; break;
 		case 'l': backlog = optarg; break;
 		case 'p': precision = optarg; break;
+		case 'f':
+			if (log_format_parse(optarg, &format) != 0) {
+				fprintf(
+				    stderr,
+				    "mnist-worker: --log-format must be text or json, got '%s'\n",
+				    optarg);
+				return -1;
+			}
+			log_set_format(format);
+			break;
 		case 'h': return 1;
 		default: return -1;
 		}

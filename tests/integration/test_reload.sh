@@ -112,3 +112,12 @@ check_eq "int8: still the reloaded model" "$after" "$(conf)"
 kill -TERM "$WPID"
 wait_exit 15 "$WPID"
 fe_stop
+
+# --- SIGHUP to a frontend with --spawn-workers reaches its workers --------
+cp weights/model.safetensors weights/model-int8.safetensors "$W/"
+FE_WEIGHTS=$W/model.safetensors fe_start "$tmp/s" 1
+kill -HUP "$FE_PID"
+check "frontend SIGHUP: the spawned worker reloads" \
+    wait_for 20 grep -q 'reload: now serving' "$tmp/s/fe.log"
+check "frontend SIGHUP: the frontend serves on" curl -sf "$FE_URL/health"
+fe_stop
