@@ -24,3 +24,9 @@ $(B)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c common/proto.c common/proto_pack.c
                       common/reqid.c common/proto.h common/err.h common/reqid.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LIB_msgpack)
+
+# Request ids, traceparent, their protocol keys, and JSON log lines (parsed
+# back with jansson).
+TEST_BINS += $(B)/tests/t_reqid
+$(B)/tests/t_reqid: $(B)/obj/tests/unit/t_reqid.o $(PROTO_OBJS) $(COMMON_OBJS)
+$(B)/tests/t_reqid: LDLIBS += $(LIB_msgpack) $(LIB_jansson)

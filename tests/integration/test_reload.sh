@@ -119,5 +119,5 @@ FE_WEIGHTS=$W/model.safetensors fe_start "$tmp/s" 1
 kill -HUP "$FE_PID"
 check "frontend SIGHUP: the spawned worker reloads" \
     wait_for 20 grep -q 'reload: now serving' "$tmp/s/fe.log"
-check "frontend SIGHUP: the frontend serves on" curl -sf "$FE_URL/health"
+check "frontend SIGHUP: the frontend serves on" curl -sf -o /dev/null "$FE_URL/health"
 fe_stop
