@@ -432,11 +432,13 @@ enum {
 	R_CODE,
 	R_ERROR,
 	R_INPUT,
+	R_LEAD,
+	R_FORWARD,
 	R_COUNT
 };
-static const char *const reply_keys[R_COUNT] = {"v",	    "ok",   "digit",  "confidence",
-						"probs",    "pong", "worker", "batch",
-						"infer_us", "code", "error",  "input"};
+static const char *const reply_keys[R_COUNT] = {"v",	 "ok",	   "digit", "confidence", "probs",
+						"pong",	 "worker", "batch", "infer_us",	  "code",
+						"error", "input",  "lead",  "forward_us"};
 
 static int get_probs(const msgpack_object *o, float *probs, char *err)
 {
@@ -493,6 +495,8 @@ static int reply_field(int key, const msgpack_object *o, void *out, char *err)
 	case R_CODE: return get_str(o, name, rep->code, sizeof rep->code, err);
 	case R_ERROR: return get_str(o, name, rep->error, sizeof rep->error, err);
 	case R_INPUT: return get_input(o, rep, err);
+	case R_LEAD: return get_bool(o, name, &rep->lead, err);
+	case R_FORWARD: return get_u32(o, name, &rep->forward_us, err);
 	default: return 0;
 	}
 }

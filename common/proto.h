@@ -13,6 +13,7 @@
  *             "input": bin(784)?, "worker":u, "batch":u, "infer_us":u}
  *            {"v":1, "ok":true, "pong":true, "worker":u}     answer to ping
  *            {"v":1, "ok":false, "code":str, "error":str, "worker":u?}
+ *            a prediction reply may add "lead": true, "forward_us": u
  *   worker = the worker's pid, batch = size of the batch this request ran in,
  *   infer_us = this image's decode + normalise time plus the forward time of
  *   its batch, in microseconds (for logs and metrics; callers may ignore
@@ -66,8 +67,13 @@ struct proto_reply {
 	uint32_t worker;   /* pid of the worker that answered, 0 if unknown */
 	uint32_t batch;	   /* batch size the request ran in, 0 if unknown */
 	uint32_t infer_us; /* decode + batch forward time, 0 if unknown */
-	char code[32];	   /* when !ok: "invalid_image", "unsupported_type", ... */
-	char error[256];   /* when !ok: human-readable message */
+	/* "lead": the worker marks one reply of each batch, which carries
+	 * "forward_us", the batch's forward time, so that callers count every
+	 * batch once (metrics). */
+	bool lead;
+	uint32_t forward_us;
+	char code[32];	 /* when !ok: "invalid_image", "unsupported_type", ... */
+	char error[256]; /* when !ok: human-readable message */
 };
 
 /* Pack into a malloc'd buffer the caller frees with free(). */

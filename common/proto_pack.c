@@ -82,7 +82,8 @@ int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *l
 	return finish(&sb, f, buf, len);
 }
 
-/* worker, batch and infer_us are sent only when known (non-zero). */
+/* worker, batch and infer_us are sent only when known (non-zero); lead
+ * and forward_us only on a batch's lead reply. */
 static int pack_stats(msgpack_packer *pk, const struct proto_reply *rep)
 {
 	int f = 0;
@@ -92,12 +93,15 @@ static int pack_stats(msgpack_packer *pk, const struct proto_reply *rep)
 		f |= pack_key(pk, "batch") | msgpack_pack_uint32(pk, rep->batch);
 	if (rep->infer_us)
 		f |= pack_key(pk, "infer_us") | msgpack_pack_uint32(pk, rep->infer_us);
+	if (rep->lead)
+		f |= pack_key(pk, "lead") | msgpack_pack_true(pk) | pack_key(pk, "forward_us") |
+		     msgpack_pack_uint32(pk, rep->forward_us);
 	return f;
 }
 
 static size_t stats_count(const struct proto_reply *rep)
 {
-	return (rep->worker != 0) + (rep->batch != 0) + (rep->infer_us != 0);
+	return (rep->worker != 0) + (rep->batch != 0) + (rep->infer_us != 0) + 2u * rep->lead;
 }
 
 int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len)

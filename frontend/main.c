@@ -310,6 +310,11 @@ int main(int argc, char **argv)
 		api_url = api_url ? api_url : aurl;
 	}
 	metrics_init();
+	if (o.max_batch) { /* the batch-size buckets end at the workers' --max-batch */
+		unsigned long mb;
+		if (config_parse_ulong(o.max_batch, 1, 4096, &mb) == 0)
+			metrics_set_max_batch((unsigned)mb);
+	}
 	app.loop = h2o_evloop_create();
 	app.drain_ms = o.drain_ms;
 	if (start(&app, &o, workers_url, api_url, err) != 0) {

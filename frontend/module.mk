@@ -34,3 +34,13 @@ $(B)/fuzz/fuzz_multipart: tests/fuzz/fuzz_multipart.c frontend/multipart.c commo
                           frontend/multipart.h common/err.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
+# mnist_build_info{version=...} (frontend/metrics.h): `git describe` of the
+# checkout, or "unknown" outside one. metrics.o is rebuilt when it changes
+# (the stamp is rewritten only then).
+MNIST_VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
+VERSION_STAMP := $(B)/.version
+$(shell mkdir -p $(B) && [ "$$(cat $(VERSION_STAMP) 2>/dev/null)" = "$(MNIST_VERSION)" ] || \
+    echo "$(MNIST_VERSION)" >$(VERSION_STAMP))
+$(B)/obj/frontend/metrics.o: $(VERSION_STAMP)
+$(B)/obj/frontend/metrics.o: CFLAGS += -DMNIST_VERSION='"$(MNIST_VERSION)"'

@@ -1,5 +1,6 @@
 #include "predict.h"
 #include "admit.h"
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
@@ -23,7 +24,8 @@ struct pending {
 	struct predictor *pr;
 	h2o_req_t *req;
 	struct pending **handle;
-	size_t bytes; /* taken from pr->admit */
+	size_t bytes;	  /* taken from pr->admit */
+	uint64_t sent_us; /* clock_us() when handed to the backend */
 	bool probs;
 	bool explain;
 };
@@ -36,6 +38,7 @@ void predict_init(struct predictor *p, struct backend *b, struct admit *admit, s
 
 static void respond_bad_type(h2o_req_t *req, const char *type, size_t len)
 {
+	metrics_error(METRICS_ERROR_UNSUPPORTED_TYPE);
 	json_t *t = type ? respond_client_string(type, len > MAX_ECHO ? MAX_ECHO : len)
 			 : json_string("None");
 	json_t *detail = t ? json_sprintf("Invalid file type: %s. Only JPEG and PNG are supported.",
@@ -135,18 +138,24 @@ static json_t *prediction_json(const struct proto_reply *rep, bool probs, bool e
 	return root;
 }
 
-static void respond_reply(h2o_req_t *req, const uint8_t *buf, size_t len, bool probs, bool explain)
+static void respond_reply(h2o_req_t *req, const uint8_t *buf, size_t len, bool probs, bool explain,
+			  uint64_t sent_us)
 {
 	struct proto_reply rep;
 	char err[ERR_MAX];
 
 	if (proto_parse_reply(buf, len, &rep, err) != 0) {
+		metrics_error(METRICS_ERROR_INTERNAL);
 		log_error("bad reply from a worker: %s", err);
 		respond_detail(req, 500, "Internal error: bad reply from the inference worker");
 		return;
 	}
+	metrics_worker_wait((double)((int64_t)(clock_us() - sent_us) - (int64_t)rep.infer_us) /
+			    1e6);
+	if (!rep.ok)
+		metrics_error(metrics_error_of(rep.code));
 	if (rep.ok) {
-		metrics_inference(rep.infer_us, rep.batch);
+		metrics_prediction(rep.infer_us, rep.batch, rep.lead, rep.forward_us);
 		respond_json(req, 200, prediction_json(&rep, probs, explain), rep.worker);
 		return;
 	}
@@ -187,6 +196,7 @@ static void on_worker_reply(void *arg, int rc, const uint8_t *reply, size_t len)
 	struct predictor *pr = p->pr;
 	h2o_req_t *req = p->req;
 	bool probs = p->probs, explain = p->explain;
+	uint64_t sent_us = p->sent_us;
 
 	admit_give(pr->admit, p->bytes);
 	metrics_inflight_add(-1);
@@ -202,12 +212,15 @@ static void on_worker_reply(void *arg, int rc, const uint8_t *reply, size_t len)
 		snprintf(msg, sizeof msg, "No inference worker answered within %d ms",
 			 backend_timeout_ms(pr->backend));
 		metrics_reject(METRICS_REJECT_TIMEOUT);
+		metrics_error(METRICS_ERROR_TIMEOUT);
+		metrics_worker_wait((double)(clock_us() - sent_us) / 1e6);
 		respond_detail(req, 504, msg);
 	} else if (rc != 0) {
 		metrics_reject(METRICS_REJECT_NO_WORKER);
+		metrics_error(METRICS_ERROR_UNAVAILABLE);
 		respond_503(req, "No inference worker is available");
 	} else {
-		respond_reply(req, reply, len, probs, explain);
+		respond_reply(req, reply, len, probs, explain, sent_us);
 	}
 }
 
@@ -230,11 +243,13 @@ static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, 
 	int rc;
 
 	if (respond_ctx_of(req)->draining) {
+		metrics_error(METRICS_ERROR_UNAVAILABLE);
 		respond_503(req, "The service is shutting down");
 		return;
 	}
 	if ((state = backend_available(pr->backend)) != BACKEND_READY) {
 		metrics_reject(METRICS_REJECT_NO_WORKER);
+		metrics_error(METRICS_ERROR_UNAVAILABLE);
 		respond_503(req, state == BACKEND_SILENT
 				     ? "No inference worker has answered for 3 s"
 				     : "No inference worker is available");
@@ -242,6 +257,7 @@ static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, 
 	}
 	if ((admitted = admit_take(pr->admit, len)) != ADMIT_OK) {
 		metrics_reject(METRICS_REJECT_OVERLOAD);
+		metrics_error(METRICS_ERROR_UNAVAILABLE);
 		respond_503(req, admitted == ADMIT_TOO_MANY_BYTES ? "Too many bytes in flight"
 								  : "Too many requests in flight");
 		return;
@@ -249,6 +265,7 @@ static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, 
 	if (!(p = calloc(1, sizeof *p)) || proto_pack_request(&preq, &msg, &msg_len) != 0) {
 		free(p);
 		admit_give(pr->admit, len);
+		metrics_error(METRICS_ERROR_INTERNAL);
 		respond_detail(req, 500, "Internal error: out of memory");
 		return;
 	}
@@ -258,10 +275,12 @@ static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, 
 		free(p);
 		admit_give(pr->admit, len);
 		metrics_reject(METRICS_REJECT_OVERLOAD);
+		metrics_error(METRICS_ERROR_UNAVAILABLE);
 		respond_503(req, rc == ERR_NOMEM ? "Out of memory" : "Too many requests in flight");
 		return;
 	}
 	metrics_inflight_add(1);
+	p->sent_us = clock_us();
 	p->pr = pr;
 	p->req = req;
 	p->probs = preq.probs;
@@ -305,11 +324,13 @@ void predict_handle(struct predictor *pr, h2o_req_t *req)
 		return;
 	}
 	if (rc != 0) {
+		metrics_error(METRICS_ERROR_BAD_REQUEST);
 		snprintf(msg, sizeof msg, "Malformed multipart body: %s", err);
 		respond_detail(req, 400, msg);
 		return;
 	}
 	if (!part.found) {
+		metrics_error(METRICS_ERROR_BAD_REQUEST);
 		respond_detail(req, 400, "Missing form field 'file'");
 		return;
 	}

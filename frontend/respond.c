@@ -153,6 +153,7 @@ void respond_too_large(h2o_req_t *req)
 
 	too_large_text(req, msg, sizeof msg);
 	metrics_reject(METRICS_REJECT_TOO_LARGE);
+	metrics_error(METRICS_ERROR_TOO_LARGE);
 	respond_detail(req, 413, msg);
 }
 
@@ -211,8 +212,10 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
 		os->sent = false;
 		req->res.headers.entries[i].value = h2o_iovec_init(H2O_STRLIT("application/json"));
 		req->res.content_length = body.len;
-		if (req->res.status == 413)
+		if (req->res.status == 413) {
 			metrics_reject(METRICS_REJECT_TOO_LARGE);
+			metrics_error(METRICS_ERROR_TOO_LARGE);
+		}
 		access_log(req, req->res.status, body.len, 0);
 		slot = &os->super.next;
 	}

@@ -243,6 +243,8 @@ static void run_batch(struct server *s, int n)
 		r->has_probs = want;
 		memcpy(r->probs, probs, sizeof probs);
 		r->batch = (uint32_t)n;
+		r->lead = i == 0; /* one reply per batch carries the batch's numbers */
+		r->forward_us = dt > UINT32_MAX ? UINT32_MAX : (uint32_t)(dt ? dt : 1);
 		/* this image's decode + its batch's forward */
 		uint64_t us = s->batch[i]->decode_us + dt;
 		r->infer_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)(us ? us : 1);

@@ -111,6 +111,32 @@ static void test_proto_keys(void)
 	      "parsing refuses an id that is not a string");
 }
 
+static void test_reply_lead(void)
+{
+	struct proto_reply in = {.ok = true,
+				 .digit = 3,
+				 .confidence = 0.5f,
+				 .batch = 4,
+				 .infer_us = 900,
+				 .lead = true,
+				 .forward_us = 700},
+			   out;
+	uint8_t *buf;
+	size_t len;
+	char err[ERR_MAX];
+
+	CHECK(proto_pack_reply(&in, &buf, &len) == 0 &&
+		  proto_parse_reply(buf, len, &out, err) == 0 && out.lead &&
+		  out.forward_us == 700 && out.batch == 4,
+	      "reply keys lead and forward_us round-trip");
+	free(buf);
+	in.lead = false;
+	CHECK(proto_pack_reply(&in, &buf, &len) == 0 &&
+		  proto_parse_reply(buf, len, &out, err) == 0 && !out.lead && out.forward_us == 0,
+	      "a reply that is not its batch's lead has neither");
+	free(buf);
+}
+
 /* Run fn with stderr captured into buf. */
 static void capture(void (*fn)(void), char *buf, size_t len)
 {
@@ -197,6 +223,7 @@ int main(void)
 	test_ids();
 	test_traceparent();
 	test_proto_keys();
+	test_reply_lead();
 	test_log_json();
 	return tap_done();
 }
