@@ -24,6 +24,7 @@ $(B)/tests/t_multipart: $(B)/obj/tests/unit/t_multipart.o $(B)/obj/frontend/mult
                         $(COMMON_OBJS)
 $(B)/tests/t_metrics: $(B)/obj/tests/unit/t_metrics.o $(B)/obj/frontend/metrics.o $(COMMON_OBJS)
 $(B)/tests/t_static: $(B)/obj/tests/unit/t_static.o $(B)/obj/frontend/static.o $(COMMON_OBJS)
+$(B)/tests/t_static: LDLIBS += -lcrypto
 # libpng only in the test: it decodes what png_encode wrote.
 $(B)/tests/t_png_encode: $(B)/obj/tests/unit/t_png_encode.o $(B)/obj/frontend/png_encode.o \
                          $(COMMON_OBJS)

@@ -228,11 +228,41 @@ void respond_json_errors(h2o_pathconf_t *path)
 	filter->on_setup_ostream = json_error_setup;
 }
 
+/* The value of a request header (lowercase name), or NULL. */
+static const h2o_iovec_t *header_value(h2o_req_t *req, const h2o_token_t *token)
+{
+	ssize_t i = h2o_find_header(&req->headers, token, -1);
+	return i >= 0 ? &req->headers.entries[i].value : NULL;
+}
+
+static void add_res(h2o_req_t *req, const h2o_token_t *token, const char *v)
+{
+	h2o_add_header(&req->pool, &req->res.headers, token, NULL, v, strlen(v));
+}
+
 void respond_static(h2o_req_t *req, const struct static_file *f)
 {
+	const h2o_iovec_t *ae = header_value(req, H2O_TOKEN_ACCEPT_ENCODING);
+	const h2o_iovec_t *inm = header_value(req, H2O_TOKEN_IF_NONE_MATCH);
+	bool gz = f->gz && ae && static_accepts_gzip(ae->base, ae->len);
+	const char *etag = gz ? f->etag_gz : f->etag;
+
 	if (f->csp)
 		h2o_add_header_by_str(&req->pool, &req->res.headers,
 				      H2O_STRLIT("content-security-policy"), 0, NULL, f->csp,
 				      strlen(f->csp));
+	add_res(req, H2O_TOKEN_ETAG, etag);
+	add_res(req, H2O_TOKEN_CACHE_CONTROL, f->cache_control);
+	if (f->gz)
+		add_res(req, H2O_TOKEN_VARY, "Accept-Encoding");
+	if (inm && static_etag_matches(inm->base, inm->len, etag)) {
+		respond(req, 304, f->content_type, h2o_iovec_init(NULL, 0), 0);
+		return;
+	}
+	if (gz) {
+		add_res(req, H2O_TOKEN_CONTENT_ENCODING, "gzip");
+		respond(req, 200, f->content_type, h2o_iovec_init(f->gz, f->gz_len), 0);
+		return;
+	}
 	respond(req, 200, f->content_type, h2o_iovec_init(f->body, f->len), 0);
 }
