@@ -36,6 +36,8 @@ g=$(rid "$u/health")
 g2=$(rid "$u/health")
 check "absent: a generated id ($g)" hex32 "$g"
 check "two generated ids differ" test "$g" != "$g2"
+wait_for 5 grep -q "request_id=$g2" "$tmp/fe.log"
+check "the generated id is the one in the access log" grep -q "GET /health 200 .* request_id=$g2\$" "$tmp/fe.log"
 check_eq "on a 400" id-400 "$(rid -H 'X-Request-Id: id-400' -F "file=@README.md;type=text/plain" "$u/predict")"
 check_eq "on a 404" id-404 "$(rid -H 'X-Request-Id: id-404' "$u/nope")"
 check_eq "on a 405" id-405 "$(rid -H 'X-Request-Id: id-405' -X DELETE "$u/predict")"
