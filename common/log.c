@@ -65,6 +65,11 @@ void log_set_format(enum log_format f)
 	atomic_store(&format, f);
 }
 
+enum log_format log_get_format(void)
+{
+	return (enum log_format)atomic_load(&format);
+}
+
 int log_enabled(enum log_level l)
 {
 	return (int)l >= atomic_load(&level);

@@ -49,6 +49,7 @@ struct log_field {
 void log_init(const char *progname); /* reads MNIST_LOG_LEVEL and MNIST_LOG_FORMAT */
 void log_set_level(enum log_level level);
 void log_set_format(enum log_format format);
+enum log_format log_get_format(void);
 /* "debug", "info", "warn" or "error" (any case) into *out: 0, or ERR_INVALID. */
 int log_level_parse(const char *name, enum log_level *out);
 /* "text" or "json" (any case) into *out: 0, or ERR_INVALID. */

@@ -328,7 +328,8 @@ int main(int argc, char **argv)
 	start_watchdog(&app);
 	log_info("serving on http://%s (workers: %s, api: %s, spawning %lu)", o.listen, workers_url,
 		 api_url, o.spawn);
-	print_url(o.listen, http_port(app.http));
+	if (log_get_format() == LOG_TEXT) /* JSON: the output holds JSON lines only */
+		print_url(o.listen, http_port(app.http));
 	sd_notify(0, "READY=1");
 	while (app.state != DONE) {
 		h2o_evloop_run(app.loop, app.state == RUNNING ? INT32_MAX : 50);
