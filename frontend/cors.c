@@ -45,12 +45,11 @@ static int add_origin(struct cors *c, const char *s, size_t n, char *err)
 	}
 	if (!origin_well_formed(s, n))
 		return err_set(err, ERR_INVALID,
-			       "--cors-origins: \"%.*s\" is not an origin like https://host:port "
+			       "\"%.*s\" is not an origin like https://host:port "
 			       "(no path, no trailing slash) or *",
 			       (int)(n > 100 ? 100 : n), s);
 	if (c->n == CORS_MAX_ORIGINS)
-		return err_set(err, ERR_INVALID, "--cors-origins: more than %d origins",
-			       CORS_MAX_ORIGINS);
+		return err_set(err, ERR_INVALID, "more than %d origins", CORS_MAX_ORIGINS);
 	if (!(c->origin[c->n] = strndup(s, n)))
 		return err_set(err, ERR_NOMEM, "out of memory");
 	c->n++;

@@ -1,5 +1,7 @@
 #include "options.h"
 #include "config.h"
+#include "cors.h"
+#include "err.h"
 #include "log.h"
 
 #include <stdbool.h>
@@ -11,7 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-enum kind { STR, NUM, SIZE, SPAWN, LEVEL, FORMAT };
+enum kind { STR, NUM, SIZE, SPAWN, LEVEL, FORMAT, ORIGINS };
 
 /* One setting: its flag, its variable (or NULL), how to parse it, its
  * bounds (NUM, SIZE) and where it goes in struct options. */
@@ -46,7 +48,7 @@ static const struct setting settings[] = {
     {"--spawn-workers", "MNIST_WORKERS", SPAWN, 0, 256, AT(spawn)},
     {"--log-level", "MNIST_LOG_LEVEL", LEVEL, 0, 0, AT(log_level)},
     {"--log-format", "MNIST_LOG_FORMAT", FORMAT, 0, 0, AT(log_format)},
-    {"--cors-origins", "MNIST_CORS_ORIGINS", STR, 0, 0, AT(cors_origins)},
+    {"--cors-origins", "MNIST_CORS_ORIGINS", ORIGINS, 0, 0, AT(cors_origins)},
 };
 
 static void usage(FILE *f)
@@ -101,6 +103,8 @@ static int apply(const struct setting *s, const char *name, const char *v, struc
 	size_t z;
 	enum log_level l;
 	enum log_format lf;
+	struct cors *cors;
+	char msg[ERR_MAX];
 
 	switch (s->kind) {
 	case STR: *(const char **)at = v; return 0;
@@ -108,6 +112,14 @@ static int apply(const struct setting *s, const char *name, const char *v, struc
 		if (log_level_parse(v, &l) != 0)
 			break;
 		log_set_level(l);
+		*(const char **)at = v;
+		return 0;
+	case ORIGINS: /* checked now, parsed again by main (cors.h) */
+		if (cors_parse(v, &cors, msg) != 0) {
+			fprintf(stderr, "mnist-frontend: %s: %s\n", name, msg);
+			return -1;
+		}
+		cors_free(cors);
 		*(const char **)at = v;
 		return 0;
 	case FORMAT:

@@ -83,5 +83,5 @@ fe_stop
 # A bad origin is refused at start.
 "$B/mnist-frontend" --listen 127.0.0.1:0 --rundir "$tmp/bad" --cors-origins "https://a.example/path" \
     >"$tmp/bad.log" 2>&1
-check_eq "an origin with a path is refused at start (exit 1)" 1 $?
+check_eq "an origin with a path is refused at start (exit 2)" 2 $?
 check "with a clear message" grep -q 'not an origin like' "$tmp/bad.log"
