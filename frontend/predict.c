@@ -152,13 +152,12 @@ static void respond_reply(h2o_req_t *req, const uint8_t *buf, size_t len, bool p
 	}
 	metrics_worker_wait((double)((int64_t)(clock_us() - sent_us) - (int64_t)rep.infer_us) /
 			    1e6);
-	if (!rep.ok)
-		metrics_error(metrics_error_of(rep.code));
 	if (rep.ok) {
 		metrics_prediction(rep.infer_us, rep.batch, rep.lead, rep.forward_us);
 		respond_json(req, 200, prediction_json(&rep, probs, explain), rep.worker);
 		return;
 	}
+	metrics_error(metrics_error_of(rep.code));
 	if (!strcmp(rep.code, "invalid_image") || !strcmp(rep.code, "unsupported_type") ||
 	    !strcmp(rep.code, "too_large")) {
 		json_t *msg =

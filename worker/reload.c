@@ -59,13 +59,14 @@ void reload_loaded_path(const char *path, const struct model *m, char *buf, size
 	snprintf(buf, len, "%s", path);
 }
 
-/* "sha256 HEX, N bytes" of a file into out, or why not. */
+/* "N bytes, sha256 HEX" of a file (as it is right after the load) into
+ * out, or why not. */
 static void describe(const char *path, char *out, size_t len)
 {
 	uint8_t *buf = NULL, md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 	size_t n = 0;
-	char err[ERR_MAX];
+	char err[ERR_MAX] = "SHA-256 failed";
 
 	if (file_read(path, MAX_WEIGHTS_BYTES, &buf, &n, err) != 0 ||
 	    !EVP_Digest(buf, n, md, &mdlen, EVP_sha256(), NULL)) {
