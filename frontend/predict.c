@@ -203,6 +203,9 @@ static void on_worker_reply(void *arg, int rc, const uint8_t *reply, size_t len)
 		*p->handle = NULL;
 	free(p);
 	if (!req) {
+		struct proto_reply rep; /* the work was done: count it all the same */
+		if (rc == 0 && proto_parse_reply(reply, len, &rep, NULL) == 0 && rep.ok)
+			metrics_prediction(rep.infer_us, rep.batch, rep.lead, rep.forward_us);
 		log_debug("client left before its prediction was ready");
 		return;
 	}
