@@ -222,7 +222,7 @@ int main(int argc, char **argv)
 	struct serve_config cfg;
 	struct serve_stats st;
 	struct model_opts mo;
-	char err[ERR_MAX] = "", url[PATH_MAX + 16], loaded[PATH_MAX];
+	char err[ERR_MAX] = "", url[PATH_MAX + 16], loaded[PATH_MAX], what[ERR_MAX + 64];
 	sigset_t set;
 	struct model *m = NULL;
 	struct server *srv = NULL;
@@ -271,10 +271,11 @@ int main(int argc, char **argv)
 	}
 	sd_notifyf(0, "READY=1\nSTATUS=dialing %s, max batch %d", url, cfg.max_batch);
 	reload_loaded_path(o.weights, m, loaded, sizeof loaded);
-	log_info("serving %s: weights %s (%s), max batch %d, %d contexts, %d decode threads, "
+	reload_describe(loaded, what, sizeof what);
+	log_info("serving %s: weights %s (%s, %s), max batch %d, %d contexts, %d decode threads, "
 		 "decode backlog %lu MP",
-		 url, loaded, model_precision_name(model_precision(m)), cfg.max_batch, cfg.contexts,
-		 cfg.decode_threads, o.decode_backlog);
+		 url, loaded, model_precision_name(model_precision(m)), what, cfg.max_batch,
+		 cfg.contexts, cfg.decode_threads, o.decode_backlog);
 
 	int sig;
 	while ((sig = wait_for_signal(&set, srv, wd_usec)) == SIGHUP) {

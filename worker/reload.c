@@ -61,7 +61,7 @@ void reload_loaded_path(const char *path, const struct model *m, char *buf, size
 
 /* "N bytes, sha256 HEX" of a file (as it is right after the load) into
  * out, or why not. */
-static void describe(const char *path, char *out, size_t len)
+void reload_describe(const char *path, char *out, size_t len)
 {
 	uint8_t *buf = NULL, md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
@@ -111,7 +111,7 @@ int reload_weights(const char *path, const struct model_opts *o, struct server *
 	model_free(old);
 	*m = next;
 	reload_loaded_path(path, next, file, sizeof file);
-	describe(file, what, sizeof what);
+	reload_describe(file, what, sizeof what);
 	log_info("reload: now serving %s (%s, %s), loaded and swapped in %.1f ms", file,
 		 model_precision_name(model_precision(next)), what, ms_since(&t0));
 	return 0;

@@ -28,6 +28,10 @@ int reload_open(const char *path, const struct model_opts *o, struct model **out
  * its int8 sibling. Into buf (len bytes). */
 void reload_loaded_path(const char *path, const struct model *m, char *buf, size_t len);
 
+/* "N bytes, sha256 HEX" of the file at path, or why it could not be read,
+ * into out (len bytes; 120 hold it). */
+void reload_describe(const char *path, char *out, size_t len);
+
 /* SIGHUP: reload path into the running server; *m is the model in use and
  * is replaced on success. Returns 0 (swapped) or ERR_* (old model kept). */
 int reload_weights(const char *path, const struct model_opts *o, struct server *srv,
