@@ -18,6 +18,12 @@ $(B)/mnist-frontend: $(FRONTEND_OBJS) $(COMMON_OBJS)
 TEST_BINS += $(B)/tests/t_multipart $(B)/tests/t_metrics $(B)/tests/t_static $(B)/tests/t_framing \
              $(B)/tests/t_png_encode
 $(B)/tests/t_framing: $(B)/obj/tests/unit/t_framing.o $(B)/obj/frontend/framing.o
+TEST_BINS += $(B)/tests/t_cors
+$(B)/tests/t_cors: $(B)/obj/tests/unit/t_cors.o $(B)/obj/frontend/cors.o $(B)/obj/frontend/respond.o \
+                   $(B)/obj/frontend/metrics.o $(B)/obj/frontend/trace.o $(B)/obj/frontend/static.o \
+                   $(COMMON_OBJS)
+$(B)/tests/t_cors: LDLIBS += $(LIB_h2o) $(LIB_jansson)
+$(B)/obj/tests/unit/t_cors.o: CFLAGS += -DH2O_USE_LIBUV=0
 TEST_BINS += $(B)/tests/t_admit
 $(B)/tests/t_admit: $(B)/obj/tests/unit/t_admit.o $(B)/obj/frontend/admit.o
 $(B)/tests/t_multipart: $(B)/obj/tests/unit/t_multipart.o $(B)/obj/frontend/multipart.o \
