@@ -10,4 +10,7 @@
 /* Milliseconds since an arbitrary start (CLOCK_MONOTONIC). */
 uint64_t clock_ms(void);
 
+/* Microseconds, same clock (latency measurements). */
+uint64_t clock_us(void);
+
 #endif

@@ -2,7 +2,7 @@
 # the worker and the tools share.
 # COMMON_OBJS: objects every binary links (errors, config, logging, files,
 # the monotonic clock).
-COMMON_OBJS := $(addprefix $(B)/obj/common/,err.o config.o log.o file.o clock.o)
+COMMON_OBJS := $(addprefix $(B)/obj/common/,err.o config.o log.o file.o clock.o reqid.o)
 # PROTO_OBJS: the msgpack codec (common/proto.h); link with $(LIB_msgpack).
 PROTO_OBJS  := $(B)/obj/common/proto.o $(B)/obj/common/proto_pack.o
 # NNGCLOSE_OBJS: a bounded nng_close (common/nngclose.h); link with $(LIB_nng).
@@ -24,6 +24,12 @@ $(B)/tests/t_nngclose: LDLIBS += $(LIB_nng) -lpthread
 # libFuzzer harness for the protocol codec.
 FUZZERS += $(B)/fuzz/fuzz_proto
 $(B)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c common/proto.c common/proto_pack.c common/err.c \
-                      common/proto.h common/err.h
+                      common/reqid.c common/proto.h common/err.h common/reqid.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LIB_msgpack)
+
+# Request ids, traceparent, their protocol keys, and JSON log lines (parsed
+# back with jansson).
+TEST_BINS += $(B)/tests/t_reqid
+$(B)/tests/t_reqid: $(B)/obj/tests/unit/t_reqid.o $(PROTO_OBJS) $(COMMON_OBJS)
+$(B)/tests/t_reqid: LDLIBS += $(LIB_msgpack) $(LIB_jansson)

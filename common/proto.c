@@ -12,6 +12,7 @@
  */
 #include "proto.h"
 #include "err.h"
+#include "reqid.h"
 
 #include <math.h>
 #include <msgpack.h>
@@ -326,9 +327,38 @@ static int parse_message(const struct message_kind *k, const uint8_t *buf, size_
 
 /* ---- requests ------------------------------------------------------------ */
 
-enum { K_V, K_IMAGE, K_PIXELS, K_WIDTH, K_HEIGHT, K_PROBS, K_PING, K_EXPLAIN, K_INPUT, K_COUNT };
-static const char *const request_keys[K_COUNT] = {"v",	   "image", "pixels",  "width", "height",
-						  "probs", "ping",  "explain", "input"};
+enum {
+	K_V,
+	K_IMAGE,
+	K_PIXELS,
+	K_WIDTH,
+	K_HEIGHT,
+	K_PROBS,
+	K_PING,
+	K_EXPLAIN,
+	K_INPUT,
+	K_ID,
+	K_TRACE,
+	K_COUNT
+};
+static const char *const request_keys[K_COUNT] = {
+    "v", "image", "pixels", "width", "height", "probs", "ping", "explain", "input", "id", "traceparent"};
+
+/* A str that passes valid(), pointing into the message. */
+static int get_token(const msgpack_object *o, const char *name, bool (*valid)(const char *, size_t),
+		     const char **ptr, size_t *len, char *err)
+{
+	if (o->type != MSGPACK_OBJECT_STR || !valid(o->via.str.ptr, o->via.str.size))
+		return err_set(
+		    err, ERR_BAD_REQUEST,
+		    valid == reqid_valid
+			? "key \"%s\" must be 1..%d characters of A-Z a-z 0-9 - _ . : / + = @"
+			: "key \"%s\" must be a W3C traceparent (%d characters for version 00)",
+		    name, valid == reqid_valid ? REQID_MAX : TRACEPARENT_LEN);
+	*ptr = o->via.str.ptr;
+	*len = o->via.str.size;
+	return 0;
+}
 
 static int request_field(int key, const msgpack_object *o, void *out, char *err)
 {
@@ -350,6 +380,10 @@ static int request_field(int key, const msgpack_object *o, void *out, char *err)
 	case K_PING: return get_bool(o, name, &req->ping, err);
 	case K_EXPLAIN: return get_bool(o, name, &req->explain, err);
 	case K_INPUT: return get_bin(o, name, &req->input, &req->input_len, err);
+	case K_ID: return get_token(o, name, reqid_valid, &req->id, &req->id_len, err);
+	case K_TRACE:
+		return get_token(o, name, traceparent_valid, &req->traceparent,
+				 &req->traceparent_len, err);
 	default: return 0;
 	}
 }
@@ -436,11 +470,14 @@ enum {
 	R_ERROR,
 	R_INPUT,
 	R_MODEL,
+	R_LEAD,
+	R_FORWARD,
 	R_COUNT
 };
 static const char *const reply_keys[R_COUNT] = {"v",	 "ok",	   "digit", "confidence", "probs",
 						"pong",	 "worker", "batch", "infer_us",	  "code",
-						"error", "input",  "model"};
+						"error", "input",  "model", "lead",
+						"forward_us"};
 
 static int get_probs(const msgpack_object *o, float *probs, char *err)
 {
@@ -498,6 +535,8 @@ static int reply_field(int key, const msgpack_object *o, void *out, char *err)
 	case R_ERROR: return get_str(o, name, rep->error, sizeof rep->error, err);
 	case R_INPUT: return get_input(o, rep, err);
 	case R_MODEL: return get_str(o, name, rep->model, sizeof rep->model, err);
+	case R_LEAD: return get_bool(o, name, &rep->lead, err);
+	case R_FORWARD: return get_u32(o, name, &rep->forward_us, err);
 	default: return 0;
 	}
 }

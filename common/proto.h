@@ -9,10 +9,13 @@
  *            {"v":1, "ping": true}                          liveness probe
  *            optional "probs": true   (reply carries all ten probabilities)
  *            optional "explain": true (reply carries "input", what the model saw)
+ *            optional "id": str       request id for the logs (reqid.h rules)
+ *            optional "traceparent": str  W3C trace context (reqid.h rules)
  *   reply    {"v":1, "ok":true, "digit":u, "confidence":f, "probs":[f x 10]?,
  *             "input": bin(784)?, "worker":u, "batch":u, "infer_us":u, "model":str}
  *            {"v":1, "ok":true, "pong":true, "worker":u, "model":str}  answer to ping
  *            {"v":1, "ok":false, "code":str, "error":str, "worker":u?, "model":str?}
+ *            a prediction reply may add "lead": true, "forward_us": u
  *   worker = the worker's pid, batch = size of the batch this request ran in,
  *   infer_us = this image's decode + normalise time plus the forward time of
  *   its batch, in microseconds (for logs and metrics; callers may ignore
@@ -55,6 +58,12 @@ struct proto_request {
 	bool probs;
 	bool ping;
 	bool explain; /* ask for the reply's "input" */
+	/* "id" and "traceparent" (valid per reqid.h), or NULL; not
+	 * NUL-terminated (they point into the message). */
+	const char *id;
+	size_t id_len;
+	const char *traceparent;
+	size_t traceparent_len;
 };
 
 struct proto_reply {
@@ -66,11 +75,16 @@ struct proto_reply {
 	bool pong;
 	bool has_input; /* "input" present: the model's 28x28 input, 0-255 */
 	uint8_t input[PROTO_INPUT_BYTES];
-	uint32_t worker;		 /* pid of the worker that answered, 0 if unknown */
-	uint32_t batch;			 /* batch size the request ran in, 0 if unknown */
-	uint32_t infer_us;		 /* decode + batch forward time, 0 if unknown */
-	char code[32];			 /* when !ok: "invalid_image", "unsupported_type", ... */
-	char error[256];		 /* when !ok: human-readable message */
+	uint32_t worker;   /* pid of the worker that answered, 0 if unknown */
+	uint32_t batch;	   /* batch size the request ran in, 0 if unknown */
+	uint32_t infer_us; /* decode + batch forward time, 0 if unknown */
+	/* "lead": the worker marks one reply of each batch, which carries
+	 * "forward_us", the batch's forward time, so that callers count every
+	 * batch once (metrics). */
+	bool lead;
+	uint32_t forward_us;
+	char code[32];	 /* when !ok: "invalid_image", "unsupported_type", ... */
+	char error[256]; /* when !ok: human-readable message */
 	char model[PROTO_MODEL_MAX + 1]; /* weights version, "" if not sent */
 };
 

@@ -5,6 +5,7 @@
  */
 #include "proto.h"
 #include "err.h"
+#include "reqid.h"
 
 #include <msgpack.h>
 #include <stdio.h>
@@ -64,10 +65,13 @@ int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *l
 	*len = 0;
 	if (kind < 0)
 		return ERR_INVALID;
+	if ((req->id && !reqid_valid(req->id, req->id_len)) ||
+	    (req->traceparent && !traceparent_valid(req->traceparent, req->traceparent_len)))
+		return ERR_INVALID;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	f |= msgpack_pack_map(&pk,
-			      1 + (!req->ping && kind == 1 ? 3 : 1) + req->probs + req->explain);
+	f |= msgpack_pack_map(&pk, 1 + (!req->ping && kind == 1 ? 3 : 1) + req->probs + req->explain +
+				       (req->id != NULL) + (req->traceparent != NULL));
 	f |= pack_key(&pk, "v") | msgpack_pack_uint32(&pk, PROTO_VERSION);
 	if (req->ping) {
 		f |= pack_key(&pk, "ping") | msgpack_pack_true(&pk);
@@ -87,10 +91,16 @@ int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *l
 		f |= pack_key(&pk, "probs") | msgpack_pack_true(&pk);
 	if (req->explain)
 		f |= pack_key(&pk, "explain") | msgpack_pack_true(&pk);
+	if (req->id)
+		f |= pack_key(&pk, "id") | msgpack_pack_str_with_body(&pk, req->id, req->id_len);
+	if (req->traceparent)
+		f |= pack_key(&pk, "traceparent") |
+		     msgpack_pack_str_with_body(&pk, req->traceparent, req->traceparent_len);
 	return finish(&sb, f, buf, len);
 }
 
-/* worker, batch, infer_us and model are sent only when known (non-zero). */
+/* worker, batch, infer_us and model are sent only when known (non-zero);
+ * lead and forward_us only on a batch's lead reply. */
 static int pack_stats(msgpack_packer *pk, const struct proto_reply *rep)
 {
 	int f = 0;
@@ -103,12 +113,16 @@ static int pack_stats(msgpack_packer *pk, const struct proto_reply *rep)
 		f |= pack_key(pk, "infer_us") | msgpack_pack_uint32(pk, rep->infer_us);
 	if (mlen)
 		f |= pack_key(pk, "model") | msgpack_pack_str_with_body(pk, rep->model, mlen);
+	if (rep->lead)
+		f |= pack_key(pk, "lead") | msgpack_pack_true(pk) | pack_key(pk, "forward_us") |
+		     msgpack_pack_uint32(pk, rep->forward_us);
 	return f;
 }
 
 static size_t stats_count(const struct proto_reply *rep)
 {
-	return (rep->worker != 0) + (rep->batch != 0) + (rep->infer_us != 0) + (rep->model[0] != 0);
+	return (rep->worker != 0) + (rep->batch != 0) + (rep->infer_us != 0) + (rep->model[0] != 0) +
+	       2u * rep->lead;
 }
 
 int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len)

@@ -1,4 +1,5 @@
 #include "broker.h"
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
@@ -24,6 +25,7 @@ struct bslot {
 	nng_time deadline;
 	bool admitted; /* holds one request of len bytes in br->admit */
 	size_t len;
+	uint64_t recv_us, sent_us; /* clock_us(): request received, forwarded */
 };
 
 struct broker {
@@ -65,6 +67,7 @@ static void send_error(struct bslot *s, int code, const char *msg)
 
 	memset(&rep, 0, sizeof rep);
 	proto_reply_error(&rep, code, msg);
+	metrics_api(rep.code, (double)(clock_us() - s->recv_us) / 1e6);
 	if (proto_pack_reply(&rep, &buf, &len) != 0) {
 		start_recv(s);
 		return;
@@ -108,6 +111,7 @@ static void on_caller_aio(void *arg)
 	}
 	m = nng_aio_get_msg(s->rep_aio);
 	len = nng_msg_len(m);
+	s->recv_us = clock_us();
 	if (atomic_load(&s->br->draining)) {
 		nng_msg_free(m);
 		send_error(s, ERR_UNAVAILABLE, "the service is shutting down");
@@ -142,10 +146,29 @@ static void on_caller_aio(void *arg)
 	s->len = len;
 	metrics_inflight_add(1);
 	s->stage = B_FORWARD;
+	s->sent_us = clock_us();
 	s->deadline = nng_clock() + (nng_time)backend_timeout_ms(s->br->backend);
 	nng_aio_set_msg(s->req_aio, m);
 	nng_aio_set_timeout(s->req_aio, backend_timeout_ms(s->br->backend));
 	nng_ctx_send(s->req_ctx, s->req_aio);
+}
+
+/* Metrics of a worker's reply forwarded to an api.sock caller, as for
+ * HTTP: its code, latency, wait and, for a prediction, the image (and
+ * the batch when it is the batch's lead reply). */
+static void count_reply(struct bslot *s, nng_msg *m)
+{
+	struct proto_reply rep;
+	uint64_t now = clock_us();
+
+	if (proto_parse_reply(nng_msg_body(m), nng_msg_len(m), &rep, NULL) != 0) {
+		metrics_api("internal", (double)(now - s->recv_us) / 1e6);
+		return;
+	}
+	metrics_worker_wait((double)((int64_t)(now - s->sent_us) - (int64_t)rep.infer_us) / 1e6);
+	if (rep.ok && !rep.pong)
+		metrics_prediction(rep.infer_us, rep.batch, rep.lead, rep.forward_us);
+	metrics_api(rep.ok ? "ok" : rep.code, (double)(now - s->recv_us) / 1e6);
 }
 
 /* nng callback: the worker-side aio finished (the request forwarded, or
@@ -176,6 +199,7 @@ static void on_worker_aio(void *arg)
 		return;
 	}
 	backend_mark_ok(s->br->backend);
+	count_reply(s, nng_aio_get_msg(s->req_aio));
 	send_reply(s, nng_aio_get_msg(s->req_aio));
 }
 

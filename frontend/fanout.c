@@ -90,7 +90,9 @@ static void on_item_reply(void *arg, int rc, const uint8_t *reply, size_t len)
 	} else {
 		modelver_seen(rep->model, clock_ms());
 		if (rep->ok)
-			metrics_inference(rep->infer_us, rep->batch);
+			metrics_prediction(rep->infer_us, rep->batch, rep->lead, rep->forward_us);
+		else
+			metrics_error(metrics_error_of(rep->code));
 	}
 	if (--f->remaining == 0)
 		finish(f);

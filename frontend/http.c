@@ -8,6 +8,7 @@
 #include "predict.h"
 #include "respond.h"
 #include "static.h"
+#include "trace.h"
 #include "v2.h"
 
 #include <jansson.h>
@@ -34,7 +35,8 @@ struct http_server {
 	size_t connections, max_connections; /* open HTTP connections, and the cap */
 	char refusal[256];		     /* the whole 503 answer above max_connections */
 	size_t refusal_len;
-	h2o_timeout_t linger; /* how long a refused connection is drained */
+	h2o_timeout_t linger;	 /* how long a refused connection is drained */
+	const struct cors *cors; /* NULL: CORS off */
 };
 
 /* A refused connection after its 503: what the client still sends is read
@@ -119,6 +121,8 @@ static int route_request(h2o_handler_t *self, h2o_req_t *req)
 		/* RFC 9112: answer 400 and close the connection. */
 		req->http1_is_persistent = 0;
 		respond_detail(req, 400, why);
+	} else if (cors_preflight(srv->cors, req)) {
+		/* answered: OPTIONS on an API route with --cors-origins */
 	} else if (h2o_memis(path.base, path.len, H2O_STRLIT("/predict"))) {
 		if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST")))
 			respond_405(req, "POST");
@@ -249,6 +253,7 @@ int http_start(const struct http_opts *opts, h2o_loop_t *loop, struct backend *b
 		return err_set(err, ERR_NOMEM, "out of memory");
 	srv->backend = b;
 	srv->site = site;
+	srv->cors = opts->cors;
 	srv->rc.max_upload = opts->max_upload;
 	srv->rc.retry_after_s = opts->retry_after_s;
 	srv->max_connections = opts->max_connections;
@@ -275,6 +280,8 @@ int http_start(const struct http_opts *opts, h2o_loop_t *loop, struct backend *b
 	handler->on_req = route_request;
 	respond_json_errors(path);
 	respond_json_errors(&host->fallback_path);
+	trace_install(path, opts->cors);
+	trace_install(&host->fallback_path, opts->cors);
 	h2o_context_init(&srv->rc.h2o, loop, &srv->globalconf);
 	h2o_timeout_init(loop, &srv->linger, LINGER_MS);
 	srv->accept_ctx.ctx = &srv->rc.h2o;

@@ -9,7 +9,9 @@
  *   GET  /metrics        Prometheus text (frontend/metrics.h).
  *   GET  /openapi.json, /docs, /redoc (and their assets): frontend/static.h.
  *   /v2/...              the Open Inference Protocol routes: frontend/v2.h.
+ *   OPTIONS on an API route, with --cors-origins: 204 (frontend/cors.h).
  *   anything else        JSON 404, or 405 with an Allow header.
+ * Every response carries X-Request-Id (frontend/trace.h).
  * Answers, their JSON error shape and the access log: frontend/respond.h.
  *
  * Connections: at most max_connections are open at once; a connection
@@ -33,6 +35,7 @@
 
 #include "admit.h"
 #include "backend.h"
+#include "cors.h"
 
 #include <h2o.h>
 #include <stdbool.h>
@@ -54,6 +57,8 @@ struct http_opts {
 	 * (headers and body) within this time from its accept or from its last
 	 * response, else it is closed. Bounds idle keep-alive and slow uploads. */
 	unsigned idle_timeout_ms;
+	/* --cors-origins (cors.h), or NULL; must outlive the server. */
+	const struct cors *cors;
 };
 
 struct http_server;

@@ -17,6 +17,7 @@
 #include "broker.h"
 #include "clock.h"
 #include "config.h"
+#include "cors.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
@@ -54,6 +55,7 @@ struct app {
 	struct http_server *http;
 	struct supervisor *sup;
 	struct static_site *site;
+	struct cors *cors; /* --cors-origins, NULL: off */
 	h2o_socket_t *sigsock;
 	h2o_timeout_t watchdog;
 	h2o_timeout_entry_t watchdog_entry;
@@ -154,6 +156,9 @@ static void on_signal(h2o_socket_t *sock, const char *err)
 	while (read(h2o_socket_get_fd(sock), &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGCHLD)
 			supervisor_reap(app->sup);
+		else if (si.ssi_signo == SIGHUP)
+			log_info("SIGHUP: asked %zu spawned worker(s) to reload their weights",
+				 supervisor_signal(app->sup, SIGHUP));
 		else
 			begin_shutdown(app, (int)si.ssi_signo);
 	}
@@ -205,6 +210,7 @@ static int block_signals(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		return -1;
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -229,6 +235,9 @@ static int start(struct app *app, const struct options *o, const char *workers_u
 	char bin[PATH_MAX];
 	int rc;
 
+	if ((rc = cors_parse(o->cors_origins, &app->cors, err)) != 0)
+		return rc;
+	ho.cors = app->cors;
 	admit_init(&app->admit, o->max_inflight, o->max_inflight_bytes);
 	if ((rc = backend_open(&bo, app->loop, &app->backend, err)) != 0)
 		return rc;
@@ -268,6 +277,7 @@ static void stop(struct app *app, const char *workers_url, const char *api_url)
 	http_free(app->http);
 	supervisor_free(app->sup);
 	static_free(app->site);
+	cors_free(app->cors);
 	unlink_ipc(workers_url);
 	unlink_ipc(api_url);
 }
@@ -300,6 +310,11 @@ int main(int argc, char **argv)
 		api_url = api_url ? api_url : aurl;
 	}
 	metrics_init();
+	if (o.max_batch) { /* the batch-size buckets end at the workers' --max-batch */
+		unsigned long mb;
+		if (config_parse_ulong(o.max_batch, 1, 4096, &mb) == 0)
+			metrics_set_max_batch((unsigned)mb);
+	}
 	app.loop = h2o_evloop_create();
 	app.drain_ms = o.drain_ms;
 	if (start(&app, &o, workers_url, api_url, err) != 0) {
@@ -313,7 +328,8 @@ int main(int argc, char **argv)
 	start_watchdog(&app);
 	log_info("serving on http://%s (workers: %s, api: %s, spawning %lu)", o.listen, workers_url,
 		 api_url, o.spawn);
-	print_url(o.listen, http_port(app.http));
+	if (log_get_format() == LOG_TEXT) /* JSON: the output holds JSON lines only */
+		print_url(o.listen, http_port(app.http));
 	sd_notify(0, "READY=1");
 	while (app.state != DONE) {
 		h2o_evloop_run(app.loop, app.state == RUNNING ? INT32_MAX : 50);

@@ -1,12 +1,15 @@
 #include "metrics.h"
 #include "err.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,10 +27,12 @@ static const double infer_le[INFER_NB] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025
 static const char *const infer_le_s[INFER_NB] = {"0.0001", "0.00025", "0.0005", "0.001", "0.0025",
 						 "0.005",  "0.01",    "0.025",	"0.05",	 "0.1",
 						 "0.25",   "0.5",     "1"};
-#define BATCH_NB 8
-static const double batch_le[BATCH_NB] = {1, 2, 4, 8, 16, 32, 64, 128};
-static const char *const batch_le_s[BATCH_NB] = {"1", "2", "4", "8", "16", "32", "64", "128"};
+/* Batch sizes: 1, 2, 4, ... up to --max-batch (metrics_set_max_batch). */
 #define MAX_NB 14
+static double batch_le[MAX_NB];
+static char batch_le_buf[MAX_NB][12];
+static const char *batch_le_s[MAX_NB];
+static size_t batch_nb;
 
 /* Per-bucket (not cumulative) counts; the last slot is +Inf. The sum is kept
  * as an integer in units of `scale` so that it can be a lock-free atomic. */
@@ -43,12 +48,22 @@ static const char *const route_name[METRICS_ROUTE_COUNT] = {
     "/predict", "/health", "/metrics", "/openapi.json", "/docs", "/redoc", "/v2", "other"};
 static const char *const reject_name[METRICS_REJECT_COUNT] = {"overload", "no_worker", "too_large",
 							      "timeout", "connections"};
+/* The protocol's error codes (common/err.h err_code_name()). */
+static const char *const error_name[METRICS_ERROR_COUNT] = {
+    "bad_request", "unsupported_type", "invalid_image", "too_large",
+    "timeout",	   "unavailable",      "internal"};
 
 static struct {
 	atomic_uint_fast64_t requests[METRICS_ROUTE_COUNT][STATUS_MAX - STATUS_MIN + 1];
 	struct hist http[METRICS_ROUTE_COUNT];
 	struct hist infer;
-	struct hist batch;
+	struct hist batch;   /* one sample per batch: its size */
+	struct hist forward; /* one sample per batch: its forward time */
+	struct hist wait;    /* per request: time waiting for a worker */
+	struct hist api;     /* per api.sock request: time to its answer */
+	atomic_uint_fast64_t images, batches;
+	atomic_uint_fast64_t errors[METRICS_ERROR_COUNT];
+	atomic_uint_fast64_t api_ok, api_errors[METRICS_ERROR_COUNT];
 	atomic_long workers;
 	atomic_long inflight;
 	atomic_uint_fast64_t rejects[METRICS_REJECT_COUNT];
@@ -57,12 +72,29 @@ static struct {
 	struct timespec start_mono;
 } m;
 
+void metrics_set_max_batch(unsigned max_batch)
+{
+	size_t n = 0;
+
+	if (max_batch < 1)
+		max_batch = 1;
+	for (unsigned b = 1; b < max_batch && n < MAX_NB - 1; b *= 2)
+		batch_le[n++] = b;
+	batch_le[n++] = max_batch;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(batch_le_buf[i], sizeof batch_le_buf[i], "%u", (unsigned)batch_le[i]);
+		batch_le_s[i] = batch_le_buf[i];
+	}
+	batch_nb = n;
+}
+
 void metrics_init(void)
 {
 	struct timespec now;
 
 	/* Zero bytes are a valid representation of every atomic used here. */
 	memset(&m, 0, sizeof m);
+	metrics_set_max_batch(32);
 	clock_gettime(CLOCK_REALTIME, &now);
 	m.start_unix = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 	clock_gettime(CLOCK_MONOTONIC, &m.start_mono);
@@ -130,13 +162,55 @@ void metrics_http(enum metrics_route route, int status, double seconds)
 	hist_observe(&m.http[route], http_le, HTTP_NB, seconds, (uint64_t)(seconds * 1e9));
 }
 
-void metrics_inference(uint32_t infer_us, uint32_t batch)
+void metrics_prediction(uint32_t infer_us, uint32_t batch, bool lead, uint32_t forward_us)
 {
+	atomic_fetch_add_explicit(&m.images, 1, memory_order_relaxed);
 	if (infer_us)
 		hist_observe(&m.infer, infer_le, INFER_NB, infer_us / 1e6,
 			     (uint64_t)infer_us * 1000u);
+	if (!lead)
+		return;
+	atomic_fetch_add_explicit(&m.batches, 1, memory_order_relaxed);
 	if (batch)
-		hist_observe(&m.batch, batch_le, BATCH_NB, batch, batch);
+		hist_observe(&m.batch, batch_le, batch_nb, batch, batch);
+	hist_observe(&m.forward, infer_le, INFER_NB, forward_us / 1e6,
+		     (uint64_t)forward_us * 1000u);
+}
+
+static uint64_t nanos(double seconds)
+{
+	return !(seconds >= 0) ? 0 : seconds > 1e9 ? (uint64_t)1e18 : (uint64_t)(seconds * 1e9);
+}
+
+void metrics_worker_wait(double seconds)
+{
+	hist_observe(&m.wait, http_le, HTTP_NB, seconds, nanos(seconds));
+}
+
+void metrics_error(enum metrics_error reason)
+{
+	if ((unsigned)reason < METRICS_ERROR_COUNT)
+		atomic_fetch_add_explicit(&m.errors[reason], 1, memory_order_relaxed);
+}
+
+enum metrics_error metrics_error_of(const char *code)
+{
+	for (int i = 0; i < METRICS_ERROR_COUNT; i++)
+		if (code && !strcmp(code, error_name[i]))
+			return (enum metrics_error)i;
+	return METRICS_ERROR_INTERNAL;
+}
+
+void metrics_api(const char *code, double seconds)
+{
+	hist_observe(&m.api, http_le, HTTP_NB, seconds, nanos(seconds));
+	if (code && !strcmp(code, "ok")) {
+		atomic_fetch_add_explicit(&m.api_ok, 1, memory_order_relaxed);
+		return;
+	}
+	enum metrics_error e = metrics_error_of(code);
+	atomic_fetch_add_explicit(&m.api_errors[e], 1, memory_order_relaxed);
+	metrics_error(e);
 }
 
 void metrics_set_workers(long n)
@@ -262,8 +336,45 @@ static void put_durations(struct out *o)
 	header(o, "mnist_inference_duration_seconds", "histogram",
 	       "Worker decode and forward time of the batch each prediction ran in.");
 	put_hist(o, "mnist_inference_duration_seconds", "", &m.infer, infer_le_s, INFER_NB, 1e-9);
-	header(o, "mnist_batch_size", "histogram", "Size of the batch each prediction ran in.");
-	put_hist(o, "mnist_batch_size", "", &m.batch, batch_le_s, BATCH_NB, 1);
+	header(o, "mnist_batch_size", "histogram",
+	       "Size of each batch the workers ran (one sample per batch, buckets up to "
+	       "--max-batch).");
+	put_hist(o, "mnist_batch_size", "", &m.batch, batch_le_s, batch_nb, 1);
+	header(o, "mnist_batch_duration_seconds", "histogram",
+	       "Forward time of each batch the workers ran (one sample per batch).");
+	put_hist(o, "mnist_batch_duration_seconds", "", &m.forward, infer_le_s, INFER_NB, 1e-9);
+	header(o, "mnist_worker_wait_seconds", "histogram",
+	       "Time a request waited for a worker: from its hand-off to the workers until its "
+	       "answer, less the worker's own decode and forward time (infer_us).");
+	put_hist(o, "mnist_worker_wait_seconds", "", &m.wait, http_le_s, HTTP_NB, 1e-9);
+	header(o, "mnist_images_inferred_total", "counter",
+	       "Images the workers ran the model on (HTTP and api.sock).");
+	put(o, "mnist_images_inferred_total %llu\n",
+	    (unsigned long long)atomic_load_explicit(&m.images, memory_order_relaxed));
+	header(o, "mnist_batches_total", "counter",
+	       "Batches (forward passes) those images ran in.");
+	put(o, "mnist_batches_total %llu\n",
+	    (unsigned long long)atomic_load_explicit(&m.batches, memory_order_relaxed));
+}
+
+static void put_errors(struct out *o)
+{
+	header(o, "mnist_errors_total", "counter",
+	       "Prediction requests (HTTP and api.sock) answered with an error, by reason.");
+	for (int i = 0; i < METRICS_ERROR_COUNT; i++)
+		put(o, "mnist_errors_total{reason=\"%s\"} %llu\n", error_name[i],
+		    (unsigned long long)atomic_load_explicit(&m.errors[i], memory_order_relaxed));
+	header(o, "mnist_api_requests_total", "counter",
+	       "Requests answered on api.sock, by code (ok or the error code).");
+	put(o, "mnist_api_requests_total{code=\"ok\"} %llu\n",
+	    (unsigned long long)atomic_load_explicit(&m.api_ok, memory_order_relaxed));
+	for (int i = 0; i < METRICS_ERROR_COUNT; i++)
+		put(o, "mnist_api_requests_total{code=\"%s\"} %llu\n", error_name[i],
+		    (unsigned long long)atomic_load_explicit(&m.api_errors[i],
+							     memory_order_relaxed));
+	header(o, "mnist_api_request_duration_seconds", "histogram",
+	       "api.sock latency from request to answer.");
+	put_hist(o, "mnist_api_request_duration_seconds", "", &m.api, http_le_s, HTTP_NB, 1e-9);
 }
 
 /* Resident set size in bytes from /proc/self/statm, or -1. */
@@ -285,6 +396,51 @@ static long long rss_bytes(void)
 	if (sscanf(buf, "%llu %llu", &size_pages, &rss_pages) != 2)
 		return -1;
 	return (long long)(rss_pages * (unsigned long long)page);
+}
+
+/* Open descriptors: the entries of /proc/self/fd (less the one reading it),
+ * or -1. */
+static long open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	long n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1;
+}
+
+#ifndef MNIST_VERSION
+#define MNIST_VERSION "unknown"
+#endif
+
+static void put_build(struct out *o)
+{
+	struct timespec cpu;
+	struct rlimit rl;
+	long fds = open_fds();
+
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0) {
+		header(o, "process_cpu_seconds_total", "counter",
+		       "Total user and system CPU time spent in seconds.");
+		put(o, "process_cpu_seconds_total %.6f\n",
+		    (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9);
+	}
+	if (fds >= 0) {
+		header(o, "process_open_fds", "gauge", "Number of open file descriptors.");
+		put(o, "process_open_fds %ld\n", fds);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		header(o, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+		put(o, "process_max_fds %llu\n", (unsigned long long)rl.rlim_cur);
+	}
+	header(o, "mnist_build_info", "gauge",
+	       "Always 1; the labels say which build runs (version: git describe).");
+	put(o, "mnist_build_info{version=\"%s\",compiler=\"%s\"} 1\n", MNIST_VERSION, __VERSION__);
 }
 
 static void put_process(struct out *o)
@@ -330,7 +486,9 @@ int metrics_render(char **out, size_t *len)
 	o.p[0] = '\0';
 	put_requests(&o);
 	put_durations(&o);
+	put_errors(&o);
 	put_process(&o);
+	put_build(&o);
 	if (o.failed) {
 		free(o.p);
 		return ERR_NOMEM;

@@ -1,16 +1,19 @@
 #include "options.h"
 #include "config.h"
+#include "cors.h"
+#include "err.h"
 #include "log.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-enum kind { STR, NUM, SIZE, SPAWN, LEVEL };
+enum kind { STR, NUM, SIZE, SPAWN, LEVEL, FORMAT, ORIGINS };
 
 /* One setting: its flag, its variable (or NULL), how to parse it, its
  * bounds (NUM, SIZE) and where it goes in struct options. */
@@ -44,6 +47,8 @@ static const struct setting settings[] = {
     {"--worker-silent-ms", "MNIST_WORKER_SILENT_MS", NUM, 100, 3600000, AT(worker_silent_ms)},
     {"--spawn-workers", "MNIST_WORKERS", SPAWN, 0, 256, AT(spawn)},
     {"--log-level", "MNIST_LOG_LEVEL", LEVEL, 0, 0, AT(log_level)},
+    {"--log-format", "MNIST_LOG_FORMAT", FORMAT, 0, 0, AT(log_format)},
+    {"--cors-origins", "MNIST_CORS_ORIGINS", ORIGINS, 0, 0, AT(cors_origins)},
 };
 
 static void usage(FILE *f)
@@ -81,7 +86,12 @@ static void usage(FILE *f)
 	      "  --max-batch N          passed to spawned workers (MNIST_MAX_BATCH)\n"
 	      "  --www DIR              API docs tree (default: see frontend/static.h)\n"
 	      "  --drain-ms N           shutdown drain bound (MNIST_DRAIN_MS, default 5000)\n"
-	      "  --log-level LEVEL      debug, info, warn, error (MNIST_LOG_LEVEL, default info)\n",
+	      "  --log-level LEVEL      debug, info, warn, error (MNIST_LOG_LEVEL, default info)\n"
+	      "  --log-format F         text or json, one object per line; spawned workers\n"
+	      "                         inherit it (MNIST_LOG_FORMAT, default text)\n"
+	      "  --cors-origins LIST    origins allowed to call the API from a browser, e.g.\n"
+	      "                         \"https://a.example,http://localhost:3000\" or *\n"
+	      "                         (MNIST_CORS_ORIGINS, default none)\n",
 	      f);
 }
 
@@ -92,6 +102,9 @@ static int apply(const struct setting *s, const char *name, const char *v, struc
 	unsigned long n;
 	size_t z;
 	enum log_level l;
+	enum log_format lf;
+	struct cors *cors;
+	char msg[ERR_MAX];
 
 	switch (s->kind) {
 	case STR: *(const char **)at = v; return 0;
@@ -99,6 +112,22 @@ static int apply(const struct setting *s, const char *name, const char *v, struc
 		if (log_level_parse(v, &l) != 0)
 			break;
 		log_set_level(l);
+		*(const char **)at = v;
+		return 0;
+	case ORIGINS: /* checked now, parsed again by main (cors.h) */
+		if (cors_parse(v, &cors, msg) != 0) {
+			fprintf(stderr, "mnist-frontend: %s: %s\n", name, msg);
+			return -1;
+		}
+		cors_free(cors);
+		*(const char **)at = v;
+		return 0;
+	case FORMAT:
+		if (log_format_parse(v, &lf) != 0)
+			break;
+		log_set_format(lf);
+		/* spawned workers read it from their environment */
+		setenv("MNIST_LOG_FORMAT", v, 1);
 		*(const char **)at = v;
 		return 0;
 	case SPAWN:
@@ -122,6 +151,8 @@ static int apply(const struct setting *s, const char *name, const char *v, struc
 	if (s->kind == LEVEL)
 		fprintf(stderr, "mnist-frontend: %s wants debug, info, warn or error, got \"%s\"\n",
 			name, v);
+	else if (s->kind == FORMAT)
+		fprintf(stderr, "mnist-frontend: %s wants text or json, got \"%s\"\n", name, v);
 	else if (s->kind == SIZE)
 		fprintf(stderr,
 			"mnist-frontend: %s wants a size in [%llu, %llu] bytes (K, M, G suffixes), "

@@ -19,7 +19,8 @@
 
 struct options {
 	const char *listen, *rundir, *workers_url, *api_url, *worker_bin, *weights;
-	const char *max_batch, *www, *log_level;
+	const char *max_batch, *www, *log_level, *log_format;
+	const char *cors_origins; /* frontend/cors.h, NULL: off */
 	size_t max_upload, max_inflight_bytes;
 	unsigned long max_inflight, timeout_ms, resend_ms, spawn, broker_ctx, drain_ms;
 	unsigned long max_connections; /* 0: derived from RLIMIT_NOFILE (http.h) */

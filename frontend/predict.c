@@ -9,6 +9,7 @@
 #include "predict_int.h"
 #include "proto.h"
 #include "respond.h"
+#include "trace.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -25,7 +26,8 @@ struct pending {
 	struct predictor *pr;
 	h2o_req_t *req;
 	struct pending **handle;
-	size_t bytes; /* taken from pr->admit */
+	size_t bytes;	  /* taken from pr->admit */
+	uint64_t sent_us; /* clock_us() when handed to the backend */
 	bool probs;
 	bool explain;
 };
@@ -38,6 +40,7 @@ void predict_init(struct predictor *p, struct backend *b, struct admit *admit, s
 
 json_t *predict_bad_type(const char *type, size_t len)
 {
+	metrics_error(METRICS_ERROR_UNSUPPORTED_TYPE);
 	json_t *t = type ? respond_client_string(type, len > MAX_ECHO ? MAX_ECHO : len)
 			 : json_string("None");
 	json_t *detail = t ? json_sprintf("Invalid file type: %s. Only JPEG and PNG are supported.",
@@ -143,23 +146,28 @@ json_t *predict_json(const struct proto_reply *rep, bool probs, bool explain)
 	return root;
 }
 
-static void respond_reply(h2o_req_t *req, const uint8_t *buf, size_t len, bool probs, bool explain)
+static void respond_reply(h2o_req_t *req, const uint8_t *buf, size_t len, bool probs, bool explain,
+			  uint64_t sent_us)
 {
 	struct proto_reply rep;
 	char err[ERR_MAX];
 
 	if (proto_parse_reply(buf, len, &rep, err) != 0) {
+		metrics_error(METRICS_ERROR_INTERNAL);
 		log_error("bad reply from a worker: %s", err);
 		respond_detail(req, 500, "Internal error: bad reply from the inference worker");
 		return;
 	}
 	modelver_seen(rep.model, clock_ms());
 	respond_model_version(req, rep.model);
+	metrics_worker_wait((double)((int64_t)(clock_us() - sent_us) - (int64_t)rep.infer_us) /
+			    1e6);
 	if (rep.ok) {
-		metrics_inference(rep.infer_us, rep.batch);
+		metrics_prediction(rep.infer_us, rep.batch, rep.lead, rep.forward_us);
 		respond_json(req, 200, predict_json(&rep, probs, explain), rep.worker);
 		return;
 	}
+	metrics_error(metrics_error_of(rep.code));
 	if (!strcmp(rep.code, "invalid_image") || !strcmp(rep.code, "unsupported_type") ||
 	    !strcmp(rep.code, "too_large")) {
 		json_t *msg =
@@ -197,6 +205,7 @@ static void on_worker_reply(void *arg, int rc, const uint8_t *reply, size_t len)
 	struct predictor *pr = p->pr;
 	h2o_req_t *req = p->req;
 	bool probs = p->probs, explain = p->explain;
+	uint64_t sent_us = p->sent_us;
 
 	admit_give(pr->admit, p->bytes);
 	metrics_inflight_add(-1);
@@ -204,6 +213,9 @@ static void on_worker_reply(void *arg, int rc, const uint8_t *reply, size_t len)
 		*p->handle = NULL;
 	free(p);
 	if (!req) {
+		struct proto_reply rep; /* the work was done: count it all the same */
+		if (rc == 0 && proto_parse_reply(reply, len, &rep, NULL) == 0 && rep.ok)
+			metrics_prediction(rep.infer_us, rep.batch, rep.lead, rep.forward_us);
 		log_debug("client left before its prediction was ready");
 		return;
 	}
@@ -212,21 +224,29 @@ static void on_worker_reply(void *arg, int rc, const uint8_t *reply, size_t len)
 		snprintf(msg, sizeof msg, "No inference worker answered within %d ms",
 			 backend_timeout_ms(pr->backend));
 		metrics_reject(METRICS_REJECT_TIMEOUT);
+		metrics_error(METRICS_ERROR_TIMEOUT);
+		metrics_worker_wait((double)(clock_us() - sent_us) / 1e6);
 		respond_detail(req, 504, msg);
 	} else if (rc != 0) {
 		metrics_reject(METRICS_REJECT_NO_WORKER);
+		metrics_error(METRICS_ERROR_UNAVAILABLE);
 		respond_503(req, "No inference worker is available");
 	} else {
-		respond_reply(req, reply, len, probs, explain);
+		respond_reply(req, reply, len, probs, explain, sent_us);
 	}
 }
 
 static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, size_t len)
 {
+	h2o_iovec_t id = trace_request_id(req), tp = trace_parent(req);
 	struct proto_request preq = {.image = image,
 				     .image_len = len,
 				     .probs = predict_query_flag(req, "probs"),
-				     .explain = predict_query_flag(req, "explain")};
+				     .explain = predict_query_flag(req, "explain"),
+				     .id = id.base,
+				     .id_len = id.len,
+				     .traceparent = tp.base,
+				     .traceparent_len = tp.len};
 	enum backend_state state;
 	enum admit_result admitted;
 	struct pending *p;
@@ -235,11 +255,13 @@ static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, 
 	int rc;
 
 	if (respond_ctx_of(req)->draining) {
+		metrics_error(METRICS_ERROR_UNAVAILABLE);
 		respond_503(req, "The service is shutting down");
 		return;
 	}
 	if ((state = backend_available(pr->backend)) != BACKEND_READY) {
 		metrics_reject(METRICS_REJECT_NO_WORKER);
+		metrics_error(METRICS_ERROR_UNAVAILABLE);
 		respond_503(req, state == BACKEND_SILENT
 				     ? "No inference worker has answered for 3 s"
 				     : "No inference worker is available");
@@ -247,6 +269,7 @@ static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, 
 	}
 	if ((admitted = admit_take(pr->admit, len)) != ADMIT_OK) {
 		metrics_reject(METRICS_REJECT_OVERLOAD);
+		metrics_error(METRICS_ERROR_UNAVAILABLE);
 		respond_503(req, admitted == ADMIT_TOO_MANY_BYTES ? "Too many bytes in flight"
 								  : "Too many requests in flight");
 		return;
@@ -254,6 +277,7 @@ static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, 
 	if (!(p = calloc(1, sizeof *p)) || proto_pack_request(&preq, &msg, &msg_len) != 0) {
 		free(p);
 		admit_give(pr->admit, len);
+		metrics_error(METRICS_ERROR_INTERNAL);
 		respond_detail(req, 500, "Internal error: out of memory");
 		return;
 	}
@@ -263,10 +287,12 @@ static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, 
 		free(p);
 		admit_give(pr->admit, len);
 		metrics_reject(METRICS_REJECT_OVERLOAD);
+		metrics_error(METRICS_ERROR_UNAVAILABLE);
 		respond_503(req, rc == ERR_NOMEM ? "Out of memory" : "Too many requests in flight");
 		return;
 	}
 	metrics_inflight_add(1);
+	p->sent_us = clock_us();
 	p->pr = pr;
 	p->req = req;
 	p->probs = preq.probs;
@@ -311,11 +337,13 @@ void predict_handle(struct predictor *pr, h2o_req_t *req)
 		return;
 	}
 	if (rc != 0) {
+		metrics_error(METRICS_ERROR_BAD_REQUEST);
 		snprintf(msg, sizeof msg, "Malformed multipart body: %s", err);
 		respond_detail(req, 400, msg);
 		return;
 	}
 	if (nparts == 0) {
+		metrics_error(METRICS_ERROR_BAD_REQUEST);
 		respond_detail(req, 400, "Missing form field 'file'");
 		return;
 	}

@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "predict_int.h"
 #include "respond.h"
+#include "trace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,14 +95,20 @@ out:
 }
 
 /* Pack every file; on failure free what was packed. */
-static int pack_all(const struct mp_part *parts, size_t n, bool probs, bool explain, uint8_t **msgs,
-		    size_t *lens)
+static int pack_all(h2o_req_t *req, const struct mp_part *parts, size_t n, bool probs,
+		    bool explain, uint8_t **msgs, size_t *lens)
 {
+	h2o_iovec_t id = trace_request_id(req), tp = trace_parent(req);
+
 	for (size_t i = 0; i < n; i++) {
 		struct proto_request preq = {.image = parts[i].data,
 					     .image_len = parts[i].len,
 					     .probs = probs,
-					     .explain = explain};
+					     .explain = explain,
+					     .id = id.base,
+					     .id_len = id.len,
+					     .traceparent = tp.base,
+					     .traceparent_len = tp.len};
 		if (proto_pack_request(&preq, &msgs[i], &lens[i]) != 0) {
 			while (i--)
 				free(msgs[i]);
@@ -143,7 +150,7 @@ void predict_multi(struct predictor *pr, h2o_req_t *req, const struct mp_part *p
 	*m = (struct multi){.pr = pr,
 			    .probs = predict_query_flag(req, "probs"),
 			    .explain = predict_query_flag(req, "explain")};
-	if (pack_all(parts, count, m->probs, m->explain, msgs, lens) != 0) {
+	if (pack_all(req, parts, count, m->probs, m->explain, msgs, lens) != 0) {
 		free(m);
 		respond_detail(req, 500, "Internal error: out of memory");
 		return;

@@ -1,8 +1,10 @@
 #include "respond.h"
 #include "log.h"
 #include "metrics.h"
+#include "trace.h"
 #include "v2.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,8 @@ static const char *reason_of(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
@@ -38,20 +42,30 @@ static double seconds_since(const struct timeval *tv)
 	return (double)(now.tv_sec - tv->tv_sec) + (double)(now.tv_usec - tv->tv_usec) / 1e6;
 }
 
+/* One line per answer: "METHOD PATH STATUS BYTES TIMEms request_id=ID
+ * [traceparent=TP] [worker=PID]" (JSON lines: the same as members). */
 static void access_log(h2o_req_t *req, int status, size_t bytes, uint32_t worker)
 {
 	double secs = seconds_since(&req->timestamps.request_begin_at);
 	int plen = req->path.len > 256 ? 256 : (int)req->path.len;
+	h2o_iovec_t id = trace_request_id(req), tp = trace_parent(req);
+	struct log_field f[8];
+	size_t n = 0;
 
 	metrics_http(metrics_route(req->path.base, req->path.len), status, secs);
 	if (!log_enabled(LOG_INFO))
 		return;
+	f[n++] = LOG_JSTR("method", req->method.base, req->method.len);
+	f[n++] = LOG_JSTR("path", req->path.base, (size_t)plen);
+	f[n++] = LOG_JNUM("status", status);
+	f[n++] = LOG_JNUM("bytes", bytes);
+	f[n++] = LOG_JNUM("ms", round(secs * 1e5) / 1e2);
+	if (tp.base)
+		f[n++] = LOG_STRN("traceparent", tp.base, tp.len);
 	if (worker)
-		log_info("%.*s %.*s %d %zu %.2fms worker=%u", (int)req->method.len,
-			 req->method.base, plen, req->path.base, status, bytes, secs * 1e3, worker);
-	else
-		log_info("%.*s %.*s %d %zu %.2fms", (int)req->method.len, req->method.base, plen,
-			 req->path.base, status, bytes, secs * 1e3);
+		f[n++] = LOG_NUM("worker", worker);
+	log_req(LOG_INFO, id.base, id.len, f, n, "%.*s %.*s %d %zu %.2fms", (int)req->method.len,
+		req->method.base, plen, req->path.base, status, bytes, secs * 1e3);
 }
 
 void respond(h2o_req_t *req, int status, const char *ctype, h2o_iovec_t body, uint32_t worker)
@@ -140,6 +154,7 @@ void respond_too_large(h2o_req_t *req)
 
 	too_large_text(req, msg, sizeof msg);
 	metrics_reject(METRICS_REJECT_TOO_LARGE);
+	metrics_error(METRICS_ERROR_TOO_LARGE);
 	respond_detail(req, 413, msg);
 }
 
@@ -206,8 +221,10 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
 		os->sent = false;
 		req->res.headers.entries[i].value = h2o_iovec_init(H2O_STRLIT("application/json"));
 		req->res.content_length = body.len;
-		if (req->res.status == 413)
+		if (req->res.status == 413) {
 			metrics_reject(METRICS_REJECT_TOO_LARGE);
+			metrics_error(METRICS_ERROR_TOO_LARGE);
+		}
 		access_log(req, req->res.status, body.len, 0);
 		slot = &os->super.next;
 	}
@@ -220,12 +237,42 @@ void respond_json_errors(h2o_pathconf_t *path)
 	filter->on_setup_ostream = json_error_setup;
 }
 
+/* The value of a request header (lowercase name), or NULL. */
+static const h2o_iovec_t *header_value(h2o_req_t *req, const h2o_token_t *token)
+{
+	ssize_t i = h2o_find_header(&req->headers, token, -1);
+	return i >= 0 ? &req->headers.entries[i].value : NULL;
+}
+
+static void add_res(h2o_req_t *req, const h2o_token_t *token, const char *v)
+{
+	h2o_add_header(&req->pool, &req->res.headers, token, NULL, v, strlen(v));
+}
+
 void respond_static(h2o_req_t *req, const struct static_file *f)
 {
+	const h2o_iovec_t *ae = header_value(req, H2O_TOKEN_ACCEPT_ENCODING);
+	const h2o_iovec_t *inm = header_value(req, H2O_TOKEN_IF_NONE_MATCH);
+	bool gz = f->gz && ae && static_accepts_gzip(ae->base, ae->len);
+	const char *etag = gz ? f->etag_gz : f->etag;
+
 	if (f->csp)
 		h2o_add_header_by_str(&req->pool, &req->res.headers,
 				      H2O_STRLIT("content-security-policy"), 0, NULL, f->csp,
 				      strlen(f->csp));
+	add_res(req, H2O_TOKEN_ETAG, etag);
+	add_res(req, H2O_TOKEN_CACHE_CONTROL, f->cache_control);
+	if (f->gz)
+		add_res(req, H2O_TOKEN_VARY, "Accept-Encoding");
+	if (inm && static_etag_matches(inm->base, inm->len, etag)) {
+		respond(req, 304, f->content_type, h2o_iovec_init(NULL, 0), 0);
+		return;
+	}
+	if (gz) {
+		add_res(req, H2O_TOKEN_CONTENT_ENCODING, "gzip");
+		respond(req, 200, f->content_type, h2o_iovec_init(f->gz, f->gz_len), 0);
+		return;
+	}
 	respond(req, 200, f->content_type, h2o_iovec_init(f->body, f->len), 0);
 }
 

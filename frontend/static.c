@@ -6,9 +6,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,11 +91,15 @@ static int add_file(struct static_site *s, const char *fs, const char *url, size
 		return err_set(err, rc, "%s: %s", fs, msg);
 	}
 	f = &s->files[s->n++];
+	memset(f, 0, sizeof *f);
 	f->path = path;
 	f->content_type = content_type(path);
 	f->csp = csp_for(path, f->content_type);
 	f->body = body;
 	f->len = size;
+	f->cache_control = (!strncmp(path, "/docs/", 6) || !strncmp(path, "/redoc/", 7)) && !f->csp
+			       ? STATIC_CACHE_ASSET
+			       : STATIC_CACHE_PAGE;
 	s->bytes += size;
 	return 0;
 }
@@ -154,6 +160,62 @@ const char *static_default_dir(void)
 	return STATIC_INSTALL_DIR;
 }
 
+static int make_etag(const uint8_t *p, size_t n, const char *suffix, char *out, char *err)
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned len = 0;
+
+	if (!EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) || len < 8)
+		return err_set(err, ERR_INTERNAL, "SHA-256 failed");
+	snprintf(out, STATIC_ETAG_MAX, "\"%02x%02x%02x%02x%02x%02x%02x%02x%s\"", md[0], md[1],
+		 md[2], md[3], md[4], md[5], md[6], md[7], suffix);
+	return 0;
+}
+
+/* Attach every PATH.gz to PATH (dropping it as a path of its own), and
+ * compute the ETags. The files are sorted by path. */
+static int pair_gzip(struct static_site *s, char *err)
+{
+	size_t keep = 0;
+	int rc = 0;
+	bool *drop = calloc(s->n ? s->n : 1, sizeof *drop);
+
+	if (!drop)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < s->n; i++) {
+		struct static_file *f = &s->files[i], *base;
+		size_t n = strlen(f->path);
+		char key[PATH_MAX];
+
+		if (n > 3 && !strcmp(f->path + n - 3, ".gz") && n - 3 < sizeof key) {
+			memcpy(key, f->path, n - 3);
+			key[n - 3] = '\0';
+			base = bsearch(&(struct static_file){.path = key}, s->files, s->n,
+				       sizeof *f, by_path);
+			if (base && !base->gz) {
+				base->gz = f->body;
+				base->gz_len = f->len;
+				drop[i] = true; /* its body now belongs to base */
+			}
+		}
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		if (drop[i])
+			free((void *)s->files[i].path);
+		else
+			s->files[keep++] = s->files[i];
+	}
+	s->n = keep;
+	free(drop);
+	for (size_t i = 0; i < s->n && rc == 0; i++) {
+		struct static_file *f = &s->files[i];
+		rc = make_etag(f->body, f->len, "", f->etag, err);
+		if (rc == 0 && f->gz)
+			rc = make_etag(f->body, f->len, "-gz", f->etag_gz, err);
+	}
+	return rc;
+}
+
 int static_load(const char *dir, struct static_site **out, char *err)
 {
 	struct static_site *s;
@@ -169,6 +231,8 @@ int static_load(const char *dir, struct static_site **out, char *err)
 		goto fail;
 	if (s->n)
 		qsort(s->files, s->n, sizeof *s->files, by_path);
+	if ((rc = pair_gzip(s, err)) != 0)
+		goto fail;
 	if (!static_find(s, "/openapi.json", 13)) {
 		rc = err_set(err, ERR_IO, "%s holds no openapi.json: not a docs directory", dir);
 		goto fail;
@@ -222,7 +286,77 @@ void static_free(struct static_site *site)
 	for (size_t i = 0; i < site->n; i++) {
 		free((void *)site->files[i].path);
 		free((void *)site->files[i].body);
+		free((void *)site->files[i].gz);
 	}
 	free(site->files);
 	free(site);
+}
+
+/* The q value of a coding's parameters (";q=0.5"), 1 when absent. */
+static double qvalue(const char *p, const char *end)
+{
+	while (p < end) {
+		while (p < end && (*p == ';' || *p == ' ' || *p == '\t'))
+			p++;
+		if (end - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+			char num[8];
+			size_t n = (size_t)(end - p - 2) < sizeof num - 1 ? (size_t)(end - p - 2)
+									  : sizeof num - 1;
+			memcpy(num, p + 2, n);
+			num[n] = '\0';
+			return strtod(num, NULL);
+		}
+		while (p < end && *p != ';')
+			p++;
+	}
+	return 1;
+}
+
+bool static_accepts_gzip(const char *v, size_t n)
+{
+	const char *p = v, *end = v + n;
+	double gzip = -1, any = -1;
+
+	while (p < end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		const char *stop = comma ? comma : end, *name_end;
+		while (p < stop && (*p == ' ' || *p == '\t'))
+			p++;
+		name_end = p;
+		while (name_end < stop && *name_end != ';' && *name_end != ' ')
+			name_end++;
+		if (name_end - p == 4 && !strncasecmp(p, "gzip", 4))
+			gzip = qvalue(name_end, stop);
+		else if (name_end - p == 1 && *p == '*')
+			any = qvalue(name_end, stop);
+		p = stop + 1;
+	}
+	return gzip >= 0 ? gzip > 0 : any > 0;
+}
+
+bool static_etag_matches(const char *v, size_t n, const char *etag)
+{
+	const char *p = v, *end = v + n;
+	size_t elen = strlen(etag);
+
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+			p++;
+		if (p < end && *p == '*')
+			return true;
+		if (end - p >= 2 && p[0] == 'W' && p[1] == '/')
+			p += 2;
+		const char *stop = p;
+		if (stop < end && *stop == '"') {
+			const char *close = memchr(stop + 1, '"', (size_t)(end - stop - 1));
+			stop = close ? close + 1 : end;
+		} else {
+			while (stop < end && *stop != ',')
+				stop++;
+		}
+		if ((size_t)(stop - p) == elen && !memcmp(p, etag, elen))
+			return true;
+		p = stop;
+	}
+	return false;
 }

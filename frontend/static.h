@@ -19,6 +19,14 @@
  * loaded names exactly (no path walking: "..", "//" and the query string
  * are never resolved against the disk).
  *
+ * Compression and caching: the build stores FILE.gz beside every text file
+ * that gzip makes smaller (scripts/fetch-docs-assets.sh); static_load()
+ * attaches it to FILE (static_file.gz) instead of serving it as a path of
+ * its own, and computes both ETags. respond_static() (respond.h) sends the
+ * gzip body with Content-Encoding: gzip when Accept-Encoding allows it,
+ * Vary: Accept-Encoding, ETag, Cache-Control, and 304 for a matching
+ * If-None-Match.
+ *
  * Every HTML file carries a Content-Security-Policy for its response
  * (static_file.csp): STATIC_CSP_PAGE, which allows nothing but the site's
  * own files (no inline script or style, no other origin), or for the
@@ -33,6 +41,7 @@
 #ifndef MNIST_STATIC_H
 #define MNIST_STATIC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,12 +60,22 @@
 	"script-src 'self'; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "      \
 	"base-uri 'none'; frame-ancestors 'none'"
 
+/* Strong ETag: the first 16 hex digits of the body's SHA-256, quoted; the
+ * gzip variant's ends in "-gz" (another representation, another tag). */
+#define STATIC_ETAG_MAX 24
+#define STATIC_CACHE_ASSET "public, max-age=86400" /* pinned /docs, /redoc assets */
+#define STATIC_CACHE_PAGE "no-cache"		   /* revalidate (ETag) every time */
+
 struct static_file {
 	const char *path;	  /* URL path, e.g. "/docs/swagger-ui.css" */
 	const char *content_type; /* e.g. "text/html; charset=utf-8" */
 	const char *csp;	  /* Content-Security-Policy to send, or NULL (not HTML) */
 	const uint8_t *body;
 	size_t len;
+	const uint8_t *gz; /* the precompressed body (PATH.gz made at build time), or NULL */
+	size_t gz_len;
+	const char *cache_control; /* STATIC_CACHE_ASSET or STATIC_CACHE_PAGE */
+	char etag[STATIC_ETAG_MAX], etag_gz[STATIC_ETAG_MAX];
 };
 
 struct static_site;
@@ -77,5 +96,13 @@ int static_load(const char *dir, struct static_site **out, char *err);
 const struct static_file *static_find(const struct static_site *site, const char *path, size_t len);
 
 void static_free(struct static_site *site);
+
+/* Whether an Accept-Encoding value (n bytes) allows gzip: a "gzip" or "*"
+ * coding without q=0 (RFC 9110 12.5.3). */
+bool static_accepts_gzip(const char *v, size_t n);
+
+/* Whether an If-None-Match value (n bytes) names etag: "*", or any tag of
+ * the list equal by weak comparison (W/ ignored, as RFC 9110 13.1.2 says). */
+bool static_etag_matches(const char *v, size_t n, const char *etag);
 
 #endif

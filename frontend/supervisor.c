@@ -180,6 +180,15 @@ void supervisor_stop(struct supervisor *s)
 			kill(s->kids[i].pid, SIGTERM);
 }
 
+size_t supervisor_signal(struct supervisor *s, int sig)
+{
+	size_t n = 0;
+	for (size_t i = 0; s && i < s->n; i++)
+		if (s->kids[i].pid > 0 && kill(s->kids[i].pid, sig) == 0)
+			n++;
+	return n;
+}
+
 size_t supervisor_running(const struct supervisor *s)
 {
 	size_t n = 0;

@@ -37,6 +37,10 @@ void supervisor_reap(struct supervisor *s);
 /* Stop restarting and send SIGTERM to every worker. */
 void supervisor_stop(struct supervisor *s);
 
+/* Send sig to every running worker (SIGHUP: reload their weights);
+ * returns how many got it. s may be NULL (none). */
+size_t supervisor_signal(struct supervisor *s, int sig);
+
 /* Workers still running. */
 size_t supervisor_running(const struct supervisor *s);
 

@@ -7,6 +7,7 @@
 #include "modelver.h"
 #include "proto.h"
 #include "respond.h"
+#include "trace.h"
 #include "v2_codec.h"
 
 #include <jansson.h>
@@ -21,11 +22,6 @@ struct infer {
 	struct v2_request r;
 	char version[PROTO_MODEL_MAX + 1]; /* asked in the URL, or "" */
 };
-
-bool v2_owns(const char *path, size_t len)
-{
-	return len >= 3 && memcmp(path, "/v2", 3) == 0 && (len == 3 || path[3] == '/');
-}
 
 /* ---- answers ---------------------------------------------------------------- */
 
@@ -226,14 +222,19 @@ static int header_length(h2o_req_t *req, size_t body_len, size_t *out)
 	return 0;
 }
 
-static int pack_all(const struct v2_request *r, uint8_t **msgs, size_t *lens)
+static int pack_all(h2o_req_t *req, const struct v2_request *r, uint8_t **msgs, size_t *lens)
 {
+	h2o_iovec_t id = trace_request_id(req), tp = trace_parent(req);
 	bool probs = false;
 
 	for (int k = 0; k < r->nout; k++)
 		probs |= r->outputs[k] == V2_OUT_PROBABILITIES;
 	for (size_t i = 0; i < r->n; i++) {
-		struct proto_request p = {.probs = probs};
+		struct proto_request p = {.probs = probs,
+					  .id = id.base,
+					  .id_len = id.len,
+					  .traceparent = tp.base,
+					  .traceparent_len = tp.len};
 		if (r->input == V2_IN_PIXELS) {
 			p.input = r->tensors + i * V2_TENSOR_BYTES;
 			p.input_len = V2_TENSOR_BYTES;
@@ -275,7 +276,7 @@ static void infer(struct v2_server *v, h2o_req_t *req, const char *version, size
 		v2_error(req, rc == ERR_NOMEM ? 500 : rc == ERR_TOO_LARGE ? 413 : 400, "%s", err);
 		goto fail;
 	}
-	if (pack_all(&in->r, msgs, lens) != 0) {
+	if (pack_all(req, &in->r, msgs, lens) != 0) {
 		v2_error(req, 500, "Internal error: out of memory");
 		goto fail;
 	}

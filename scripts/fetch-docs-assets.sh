@@ -63,6 +63,14 @@ cp "$here/docs/openapi.json" "$tmp/openapi.json"
 for f in index.html app.js style.css favicon.svg; do
     cp "$here/frontend/www/$f" "$tmp/$f"
 done
+# Precompressed copies for Content-Encoding: gzip (frontend/static.h): every
+# text file that gzip makes smaller gets FILE.gz beside it (-n: no name or
+# time inside, so a rebuild gives the same bytes and the same ETag).
+find "$tmp" -type f \( -name '*.html' -o -name '*.js' -o -name '*.css' -o -name '*.json' \
+    -o -name '*.svg' -o -name '*.map' -o -name '*.txt' -o -name LICENSE \) | while read -r f; do
+    gzip -9 -n -c "$f" >"$f.gz"
+    [ "$(wc -c <"$f.gz")" -lt "$(wc -c <"$f")" ] || rm -f "$f.gz"
+done
 chmod -R u=rwX,go=rX "$tmp"
 rm -rf "$www"
 mv "$tmp" "$www"

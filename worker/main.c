@@ -1,6 +1,7 @@
 /*
- * mnist-worker: load the model once, dial the frontend, serve batches until
- * SIGTERM or SIGINT, then answer what was received and exit 0.
+ * mnist-worker: load the model, dial the frontend, serve batches until
+ * SIGTERM or SIGINT, then answer what was received and exit 0. SIGHUP
+ * reloads the weights without dropping a request (worker/reload.h).
  *
  *   mnist-worker [--connect URL] [--rundir DIR] [--weights PATH]
  *                [--max-batch N] [--contexts N] [--max-message SIZE]
@@ -16,6 +17,7 @@
 #include "image.h"
 #include "log.h"
 #include "model.h"
+#include "reload.h"
 #include "serve.h"
 
 #include <errno.h>
@@ -70,7 +72,10 @@ static void usage(FILE *f)
 		"                      one is answered unavailable (default $MNIST_DECODE_BACKLOG\n"
 		"                      or %s)\n"
 		"  --precision P       fp32, int8 or auto: int8 where the CPU has VNNI and the\n"
-		"                      int8 weights are there (default $MNIST_PRECISION or auto)\n",
+		"                      int8 weights are there (default $MNIST_PRECISION or auto)\n"
+		"  --log-format F      text or json, one object per line (default\n"
+		"                      $MNIST_LOG_FORMAT or text)\n"
+		"SIGHUP reloads the weights (the same files, checked as at start).\n",
 		CONFIG_DEFAULT_WEIGHTS, DEFAULT_MAX_BATCH, DEFAULT_DECODE_THREADS,
 		DEFAULT_DECODE_BACKLOG);
 }
@@ -88,6 +93,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"decode-threads", required_argument, NULL, 'd'},
 	    {"decode-backlog", required_argument, NULL, 'l'},
 	    {"precision", required_argument, NULL, 'p'},
+	    {"log-format", required_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -96,6 +102,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	const char *backlog = config_env("MNIST_DECODE_BACKLOG", DEFAULT_DECODE_BACKLOG);
 	const char *precision = config_env("MNIST_PRECISION", "auto");
 	const char *contexts = NULL, *maxmsg = NULL;
+	enum log_format format;
 	int c;
 
 	memset(o, 0, sizeof *o);
@@ -112,6 +119,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'd': decoders = optarg; break;
 		case 'l': backlog = optarg; break;
 		case 'p': precision = optarg; break;
+		case 'f':
+			if (log_format_parse(optarg, &format) != 0) {
+				fprintf(
+				    stderr,
+				    "mnist-worker: --log-format must be text or json, got '%s'\n",
+				    optarg);
+				return -1;
+			}
+			log_set_format(format);
+			break;
 		case 'h': return 1;
 		default: return -1;
 		}
@@ -204,7 +221,8 @@ int main(int argc, char **argv)
 	struct options o;
 	struct serve_config cfg;
 	struct serve_stats st;
-	char err[ERR_MAX] = "", url[PATH_MAX + 16];
+	struct model_opts mo;
+	char err[ERR_MAX] = "", url[PATH_MAX + 16], loaded[PATH_MAX], what[ERR_MAX + 64];
 	sigset_t set;
 	struct model *m = NULL;
 	struct server *srv = NULL;
@@ -221,6 +239,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -228,9 +247,8 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		return 1;
 	}
-	rc = model_open(
-	    o.weights,
-	    &(struct model_opts){.max_batch = (int)o.max_batch, .precision = o.precision}, &m, err);
+	mo = (struct model_opts){.max_batch = (int)o.max_batch, .precision = o.precision};
+	rc = reload_open(o.weights, &mo, &m, err);
 	if (rc) {
 		log_error("cannot load weights: %s", err);
 		return 1;
@@ -252,12 +270,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	sd_notifyf(0, "READY=1\nSTATUS=dialing %s, max batch %d", url, cfg.max_batch);
-	log_info("serving %s: weights %s (%s), max batch %d, %d contexts, %d decode threads, "
+	reload_loaded_path(o.weights, m, loaded, sizeof loaded);
+	reload_describe(loaded, what, sizeof what);
+	log_info("serving %s: weights %s (%s, %s), max batch %d, %d contexts, %d decode threads, "
 		 "decode backlog %lu MP",
-		 url, o.weights, model_precision_name(model_precision(m)), cfg.max_batch,
+		 url, loaded, model_precision_name(model_precision(m)), what, cfg.max_batch,
 		 cfg.contexts, cfg.decode_threads, o.decode_backlog);
 
-	int sig = wait_for_signal(&set, srv, wd_usec);
+	int sig;
+	while ((sig = wait_for_signal(&set, srv, wd_usec)) == SIGHUP) {
+		sd_notify(0, "RELOADING=1");
+		reload_weights(o.weights, &mo, srv, &m);
+		sd_notify(0, "READY=1");
+	}
 	sd_notify(0, "STOPPING=1");
 	if (sig)
 		log_info("signal %d: answering in-flight requests, then exiting", sig);

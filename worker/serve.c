@@ -89,12 +89,36 @@ static void rearm_locked(struct server *s, struct slot *sl, bool closed)
 	nng_ctx_recv(sl->ctx, sl->aio);
 }
 
+/* Debug: one line per answered request, with its id and trace context
+ * (the request still points into its message). */
+static void log_reply(const struct slot *sl)
+{
+	const struct proto_request *r = &sl->req;
+	const struct proto_reply *p = &sl->reply;
+	struct log_field f[3];
+	size_t n = 0;
+
+	if (!log_enabled(LOG_DEBUG) || r->ping)
+		return;
+	if (r->traceparent)
+		f[n++] = LOG_STRN("traceparent", r->traceparent, r->traceparent_len);
+	if (p->ok) {
+		f[n++] = LOG_NUM("digit", p->digit);
+		f[n++] = LOG_NUM("batch", p->batch);
+		log_req(LOG_DEBUG, r->id, r->id_len, f, n, "reply ok");
+	} else {
+		log_req(LOG_DEBUG, r->id, r->id_len, f, n, "reply %s: %.*s", p->code,
+			(int)sizeof p->error, p->error);
+	}
+}
+
 void serve_reply_locked(struct server *s, struct slot *sl)
 {
 	nng_msg *msg = sl->msg;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 
+	log_reply(sl);
 	sl->msg = NULL;
 	if (!serve_pipe_open_locked(s, nng_msg_get_pipe(msg))) {
 		/* The frontend resent it elsewhere: nobody reads this reply. */
@@ -144,6 +168,7 @@ static void intake(struct server *s, struct slot *sl, nng_msg *msg)
 	int rc;
 
 	sl->msg = msg;
+	memset(&sl->req, 0, sizeof sl->req); /* the last one pointed into a freed message */
 	memset(&sl->reply, 0, sizeof sl->reply);
 	if (nng_msg_len(msg) > s->cfg.max_message) {
 		err_set(err, ERR_TOO_LARGE,
@@ -305,6 +330,7 @@ static bool destroy(struct server *s)
 	pthread_cond_destroy(&s->decode);
 	pthread_cond_destroy(&s->ready);
 	pthread_cond_destroy(&s->idle);
+	pthread_cond_destroy(&s->swapped);
 	pthread_mutex_destroy(&s->alive_mu);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
@@ -320,7 +346,7 @@ static int init_sync(struct server *s, char *err)
 		return err_set(err, ERR_INTERNAL, "pthread_condattr_init failed");
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	int rc = pthread_cond_init(&s->decode, &ca) || pthread_cond_init(&s->ready, &ca) ||
-		 pthread_cond_init(&s->idle, &ca);
+		 pthread_cond_init(&s->idle, &ca) || pthread_cond_init(&s->swapped, &ca);
 	pthread_condattr_destroy(&ca);
 	return rc ? err_set(err, ERR_INTERNAL, "pthread_cond_init failed") : 0;
 }
@@ -355,6 +381,32 @@ int serve_start(const struct serve_config *cfg, struct model *m, struct server *
 	return 0;
 fail:
 	destroy(s);
+	return rc;
+}
+
+int serve_swap_model(struct server *s, struct model *m, struct model **old, int timeout_ms)
+{
+	struct timespec end;
+	int rc = 0;
+
+	*old = NULL;
+	deadline_in(&end, (uint64_t)timeout_ms * 1000u);
+	pthread_mutex_lock(&s->mu);
+	s->next_model = m;
+	s->retired = NULL;
+	pthread_cond_signal(&s->ready);
+	while (s->next_model && !s->quit && rc == 0)
+		if (pthread_cond_timedwait(&s->swapped, &s->mu, &end) == ETIMEDOUT)
+			rc = ERR_TIMEOUT;
+	if (s->next_model) { /* not taken: the caller keeps it */
+		s->next_model = NULL;
+		rc = rc ? rc : ERR_UNAVAILABLE;
+	} else {
+		*old = s->retired;
+		s->retired = NULL;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
 

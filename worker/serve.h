@@ -26,7 +26,8 @@
  * serve_alive() gives the same verdict for the systemd watchdog.
  *
  * The server borrows the model (the compute thread is its only user while
- * the server runs) and frees nothing it did not allocate. serve_start and
+ * the server runs) and frees nothing it did not allocate; after
+ * serve_swap_model() it borrows the new one. serve_start and
  * serve_stop are called from one thread (main); serve_alive from any
  * thread while the server exists; the rest runs on nng's threads and the
  * worker's own threads.
@@ -68,6 +69,16 @@ struct server; /* opaque */
 /* Open the socket, start dialing (non-blocking: a missing listener is retried
  * every 20-300 ms), start the decode pool and the compute thread. */
 int serve_start(const struct serve_config *cfg, struct model *m, struct server **out, char *err);
+
+/* Reload: hand the compute thread a new model m (loaded and checked by the
+ * caller with the same max batch). The compute thread takes it between two
+ * batches: every batch runs wholly on one model, and no request waits or
+ * fails for the swap. Returns 0 with the replaced model in *old (the caller
+ * frees it; the server never touches it again), or ERR_TIMEOUT /
+ * ERR_UNAVAILABLE when the compute thread did not take m within timeout_ms
+ * or is stopping: then the old model stays and the caller still owns m.
+ * Call from one thread at a time (main). */
+int serve_swap_model(struct server *s, struct model *m, struct model **old, int timeout_ms);
 
 /* Whether every worker thread is making progress (see Liveness above). */
 bool serve_alive(struct server *s);

@@ -75,9 +75,12 @@ struct server {
 	uint32_t pid;
 
 	pthread_mutex_t mu;
-	pthread_cond_t decode; /* a lane got work, or quit */
-	pthread_cond_t ready;  /* the ready queue got work, or quit */
-	pthread_cond_t idle;   /* a slot went idle */
+	pthread_cond_t decode;	  /* a lane got work, or quit */
+	pthread_cond_t ready;	  /* the ready queue got work, or quit */
+	pthread_cond_t idle;	  /* a slot went idle */
+	pthread_cond_t swapped;	  /* the compute thread took next_model */
+	struct model *next_model; /* serve_swap_model(): to use from the next batch */
+	struct model *retired;	  /* the model next_model replaced */
 	struct queue light, heavy, done;
 	uint64_t backlog;  /* pixels admitted and not yet decoded */
 	int heavy_running; /* decode threads inside a heavy decode */

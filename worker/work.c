@@ -150,9 +150,10 @@ static int decode(struct server *s, struct slot *sl, char *err)
 	if (log_enabled(LOG_DEBUG)) {
 		const uint8_t *b = r->input ? r->input : r->image ? r->image : r->pixels;
 		size_t n = r->input ? r->input_len : r->image ? r->image_len : r->pixels_len;
-		log_debug("decode %016llx: %zu bytes, %llu pixels, %llu us, %s",
-			  (unsigned long long)fnv1a(b, n), n, (unsigned long long)sl->cost,
-			  (unsigned long long)sl->decode_us, rc ? "failed" : "ok");
+		log_req(LOG_DEBUG, r->id, r->id_len, NULL, 0,
+			"decode %016llx: %zu bytes, %llu pixels, %llu us, %s",
+			(unsigned long long)fnv1a(b, n), n, (unsigned long long)sl->cost,
+			(unsigned long long)sl->decode_us, rc ? "failed" : "ok");
 	}
 	return rc;
 }
@@ -253,6 +254,8 @@ static void run_batch(struct server *s, int n)
 		memcpy(r->probs, probs, sizeof probs);
 		r->batch = (uint32_t)n;
 		memcpy(r->model, model_version(s->model), MODEL_VERSION_LEN + 1);
+		r->lead = i == 0; /* one reply per batch carries the batch's numbers */
+		r->forward_us = dt > UINT32_MAX ? UINT32_MAX : (uint32_t)(dt ? dt : 1);
 		/* this image's decode + its batch's forward */
 		uint64_t us = s->batch[i]->decode_us + dt;
 		r->infer_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)(us ? us : 1);
@@ -276,13 +279,22 @@ static void *compute_main(void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (!s->quit && !s->done.head) {
+		while (!s->quit && !s->done.head && !s->next_model) {
 			beat_idle(&s->compute_beat);
 			wait_tick(s, &s->ready);
 			shed_late_locked(s);
 		}
 		if (s->quit)
 			break;
+		if (s->next_model) { /* between two batches: serve_swap_model() */
+			s->retired = s->model;
+			s->model = s->next_model;
+			s->next_model = NULL;
+			/* pongs and errors name the new version from now on */
+			snprintf(s->version, sizeof s->version, "%s", model_version(s->model));
+			pthread_cond_broadcast(&s->swapped);
+			continue;
+		}
 		int n = 0;
 		while (s->done.head && n < s->cfg.max_batch)
 			s->batch[n++] = pop(&s->done);

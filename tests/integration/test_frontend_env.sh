@@ -25,6 +25,9 @@ refused() {
 max64=18446744073709551615
 refused MNIST_MAX_UPLOAD "$max64"
 refused MNIST_MAX_UPLOAD 0
+refused MNIST_LOG_FORMAT xml
+refused MNIST_CORS_ORIGINS https://a.example/path
+refused MNIST_CORS_ORIGINS 'https://a.example:1, no-scheme'
 refused MNIST_MAX_UPLOAD 2G
 refused MNIST_MAX_INFLIGHT_BYTES "$max64"
 refused MNIST_MAX_INFLIGHT_BYTES 0

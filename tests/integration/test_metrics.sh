@@ -51,6 +51,45 @@ check "resident memory plausible ($rss)" awk "BEGIN { exit !($rss > 1000000 && $
 st=$(sample process_start_time_seconds)
 check "start time is recent ($st)" awk "BEGIN { exit !($st > $(date +%s) - 120 && $st <= $(date +%s) + 1) }"
 check "uptime present" test "$(sample mnist_uptime_seconds)" != absent
+check_eq "errors: the two wrong types are unsupported_type" 2 \
+    "$(sample 'mnist_errors_total{reason="unsupported_type"}')"
+check "process_cpu_seconds_total present" test "$(sample process_cpu_seconds_total)" != absent
+fds=$(sample process_open_fds)
+check "process_open_fds plausible ($fds)" test "$fds" -ge 5 -a "$fds" -lt 1000
+v=$(git describe --always --dirty --tags 2>/dev/null || echo unknown)
+check "build info names the version ($v)" grep -q "^mnist_build_info{version=\"$v\",compiler=\".*\"} 1\$" "$tmp/m.txt"
+check_eq "batch-size buckets end at --max-batch (default 32)" 'le="32"' \
+    "$(grep '^mnist_batch_size_bucket' "$tmp/m.txt" | tail -2 | head -1 | sed 's/.*{\(.*\)}.*/\1/')"
+n=$(sample mnist_worker_wait_seconds_count)
+check "worker wait observed per answered prediction ($n)" test "$n" -ge 3
+
+# A corrupt PNG (invalid_image) and an upload above --max-upload (too_large).
+head -c 200 "$img" >"$tmp/cut.png"
+curl -s -o /dev/null -F "file=@$tmp/cut.png;type=image/png" "$u/predict"
+head -c 11000000 /dev/zero >"$tmp/big.png"
+curl -s -o /dev/null -F "file=@$tmp/big.png;type=image/png" "$u/predict"
+# api.sock traffic counts like HTTP: 24 images, 12 at once (they batch),
+# and one request above the broker's limit.
+imgs24=$(for i in 1 2 3; do ls saved_images/*.png | head -8; done)
+"$B/mnist-client" --url "ipc://$tmp/run/api.sock" --concurrency 12 $imgs24 >/dev/null 2>&1
+head -c 11000000 /dev/zero >"$tmp/big.mp"
+"$B/mnist-client" --url "ipc://$tmp/run/api.sock" --raw "$tmp/big.mp" >/dev/null 2>&1
+scrape
+check "promtool check metrics (errors, api.sock)" sh -c "promtool check metrics <'$tmp/m.txt' >/dev/null 2>&1"
+check_eq "errors: invalid_image" 1 "$(sample 'mnist_errors_total{reason="invalid_image"}')"
+check_eq "errors: too_large (HTTP 413 and api.sock)" 2 "$(sample 'mnist_errors_total{reason="too_large"}')"
+check_eq "api.sock: 24 answered ok" 24 "$(sample 'mnist_api_requests_total{code="ok"}')"
+check_eq "api.sock: 1 too_large" 1 "$(sample 'mnist_api_requests_total{code="too_large"}')"
+check_eq "api.sock latency histogram counts all 25" 25 "$(sample mnist_api_request_duration_seconds_count)"
+images=$(sample mnist_images_inferred_total)
+batches=$(sample mnist_batches_total)
+echo "# $images images inferred in $batches batches"
+check_eq "images inferred: 3 HTTP + 24 api.sock" 27 "$images"
+check "batches counted once each: fewer batches than images ($batches < $images)" \
+    test "$batches" -ge 4 -a "$batches" -lt "$images"
+check_eq "one batch-size sample per batch" "$batches" "$(sample mnist_batch_size_count)"
+check_eq "one batch-time sample per batch" "$batches" "$(sample mnist_batch_duration_seconds_count)"
+check_eq "the batch sizes add up to the images" "$images" "$(sample mnist_batch_size_sum)"
 fe_stop
 
 # Without workers: predictions are rejected as no_worker and /health is 503.
@@ -63,5 +102,6 @@ check_eq "no_worker rejection counted" 1 "$(sample 'mnist_rejections_total{reaso
 check_eq "503 counted for /predict" 1 "$(sample 'mnist_http_requests_total{route="/predict",status="503"}')"
 check_eq "503 counted for /health" 1 "$(sample 'mnist_http_requests_total{route="/health",status="503"}')"
 check_eq "zero workers" 0 "$(sample mnist_workers_connected)"
+check_eq "errors: no worker is unavailable" 1 "$(sample 'mnist_errors_total{reason="unavailable"}')"
 check "promtool check metrics (no worker)" sh -c "promtool check metrics <'$tmp/m.txt' >/dev/null 2>&1"
 fe_stop

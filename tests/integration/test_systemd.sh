@@ -63,6 +63,8 @@ for k in Type=notify WatchdogSec= NotifyAccess=main; do
     check "frontend has $k" grep -q "^$k" "$fe"
     check "worker has $k" grep -q "^$k" "$units/mnist-worker@.service"
 done
+check "worker reloads its weights on systemctl reload (SIGHUP)" \
+    grep -q '^ExecReload=/bin/kill -HUP \$MAINPID$' "$wk"
 check "worker has no network but its Unix socket" grep -q '^PrivateNetwork=yes' "$units/mnist-worker@.service"
 for u in "$fe" "$wk"; do
     unit=$(basename "$u")

@@ -87,9 +87,18 @@ static void test_counts(void)
 	metrics_http(METRICS_ROUTE_PREDICT, 400, 20.0); /* beyond the last bucket */
 	metrics_http(METRICS_ROUTE_HEALTH, 503, 0.0001);
 	metrics_http(METRICS_ROUTE_COUNT + 3, 42, -1.0); /* clamped: other, 599, 0 s */
-	metrics_inference(250, 1);
-	metrics_inference(1500, 32);
-	metrics_inference(0, 0); /* unknown: not recorded */
+	metrics_prediction(250, 1, true, 200);
+	metrics_prediction(1500, 32, true, 1400);
+	metrics_prediction(1500, 32, false, 0); /* not the lead: no batch sample */
+	metrics_prediction(0, 0, false, 0);	/* unknown time: not in the histogram */
+	metrics_worker_wait(0.0003);
+	metrics_worker_wait(-1); /* clamped to 0 */
+	metrics_error(METRICS_ERROR_INVALID_IMAGE);
+	metrics_error(metrics_error_of("unsupported_type"));
+	metrics_error(metrics_error_of("no such code")); /* internal */
+	metrics_error(METRICS_ERROR_COUNT);		 /* ignored */
+	metrics_api("ok", 0.002);
+	metrics_api("too_large", 0.0001); /* an error: counted in mnist_errors_total too */
 	metrics_set_workers(3);
 	metrics_inflight_add(2);
 	metrics_inflight_add(-1);
@@ -132,9 +141,30 @@ static void test_counts(void)
 	      "inference 250 us lands in le=0.00025");
 	CHECK(sample(t, "mnist_inference_duration_seconds_bucket{le=\"0.001\"}") == 1,
 	      "inference 1.5 ms not in le=0.001");
-	CHECK(sample(t, "mnist_inference_duration_seconds_count") == 2, "inference count 2");
+	CHECK(sample(t, "mnist_inference_duration_seconds_count") == 3, "inference count 3");
 	sum = sample(t, "mnist_inference_duration_seconds_sum");
-	CHECK(sum > 0.001749 && sum < 0.001751, "inference sum %.9f", sum);
+	CHECK(sum > 0.003249 && sum < 0.003251, "inference sum %.9f", sum);
+	CHECK(sample(t, "mnist_images_inferred_total") == 4, "4 images inferred");
+	CHECK(sample(t, "mnist_batches_total") == 2, "in 2 batches (lead replies)");
+	CHECK(sample(t, "mnist_batch_duration_seconds_count") == 2 &&
+		  sample(t, "mnist_batch_duration_seconds_bucket{le=\"0.00025\"}") == 1,
+	      "batch time: one sample per batch");
+	CHECK(sample(t, "mnist_worker_wait_seconds_count") == 2 &&
+		  sample(t, "mnist_worker_wait_seconds_bucket{le=\"0.0005\"}") == 2,
+	      "worker wait: 2 samples, negative clamped");
+	CHECK(sample(t, "mnist_errors_total{reason=\"invalid_image\"}") == 1 &&
+		  sample(t, "mnist_errors_total{reason=\"unsupported_type\"}") == 1 &&
+		  sample(t, "mnist_errors_total{reason=\"internal\"}") == 1 &&
+		  sample(t, "mnist_errors_total{reason=\"too_large\"}") == 1 &&
+		  sample(t, "mnist_errors_total{reason=\"timeout\"}") == 0,
+	      "errors by reason (unknown code is internal, api.sock errors count)");
+	CHECK(sample(t, "mnist_api_requests_total{code=\"ok\"}") == 1 &&
+		  sample(t, "mnist_api_requests_total{code=\"too_large\"}") == 1 &&
+		  sample(t, "mnist_api_request_duration_seconds_count") == 2,
+	      "api.sock requests by code, and their latency");
+	CHECK(sample(t, "process_cpu_seconds_total") > 0 && sample(t, "process_open_fds") >= 3,
+	      "process cpu seconds and open fds");
+	CHECK(strstr(t, "mnist_build_info{version=\"") != NULL, "build info");
 	CHECK(sample(t, "mnist_batch_size_bucket{le=\"1\"}") == 1, "batch 1 in le=1");
 	CHECK(sample(t, "mnist_batch_size_bucket{le=\"16\"}") == 1, "batch 32 not in le=16");
 	CHECK(sample(t, "mnist_batch_size_bucket{le=\"32\"}") == 2, "batch 32 in le=32");
@@ -159,7 +189,7 @@ static void *hammer(void *arg)
 	for (int i = 0; i < ROUNDS; i++) {
 		metrics_inflight_add(1);
 		metrics_http(METRICS_ROUTE_PREDICT, 200, 0.001 * (i % 7));
-		metrics_inference((uint32_t)(100 + i % 5000), (uint32_t)(1 + i % 32));
+		metrics_prediction((uint32_t)(100 + i % 5000), (uint32_t)(1 + i % 32), true, 100);
 		metrics_inflight_add(-1);
 		if (i % 1000 == 0) {
 			char *buf;
@@ -169,6 +199,26 @@ static void *hammer(void *arg)
 		}
 	}
 	return NULL;
+}
+
+static void test_batch_buckets(void)
+{
+	char *t;
+
+	metrics_init();
+	metrics_set_max_batch(100);
+	metrics_prediction(10, 100, true, 10);
+	metrics_prediction(10, 3, true, 10);
+	t = render();
+	CHECK(t && sample(t, "mnist_batch_size_bucket{le=\"64\"}") == 1 &&
+		  sample(t, "mnist_batch_size_bucket{le=\"100\"}") == 2 &&
+		  !strstr(t, "mnist_batch_size_bucket{le=\"128\"}"),
+	      "batch buckets 1, 2, 4, ... 64, 100 for --max-batch 100");
+	free(t);
+	metrics_set_max_batch(1024);
+	t = render();
+	CHECK(t && strstr(t, "mnist_batch_size_bucket{le=\"1024\"}"), "up to 1024");
+	free(t);
 }
 
 static void test_threads(void)
@@ -203,6 +253,7 @@ int main(void)
 	test_routes();
 	test_empty();
 	test_counts();
+	test_batch_buckets();
 	test_threads();
 	return tap_done();
 }

@@ -3,6 +3,7 @@
 #include "static.h"
 #include "tap.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,63 @@ static void test_page(void)
 	static_free(s);
 }
 
+/* app.js.gz (any bytes: the loader does not decompress) pairs with app.js;
+ * a .gz without its file stays a file of its own. ETags and caching. */
+static void test_gzip_etag(void)
+{
+	struct static_site *s = NULL;
+	const struct static_file *f;
+	char err[ERR_MAX] = "";
+
+	CHECK(put_file("app.js", "let x = 1;") == 0 && put_file("app.js.gz", "GZ") == 0 &&
+		  put_file("lonely.txt.gz", "L") == 0,
+	      "add app.js, app.js.gz, lonely.txt.gz");
+	CHECK(static_load(root, &s, err) == 0, "load (%s)", err);
+	if (!s)
+		return;
+	f = find(s, "/app.js");
+	CHECK(f && f->gz && f->gz_len == 2 && !memcmp(f->gz, "GZ", 2), "app.js has its gzip body");
+	CHECK(find(s, "/app.js.gz") == NULL, "app.js.gz is not a path of its own");
+	CHECK(find(s, "/lonely.txt.gz") != NULL, "a .gz without its file is");
+	CHECK(f && strlen(f->etag) == 18 && f->etag[0] == '"' && f->etag[17] == '"',
+	      "etag is 16 hex digits, quoted (%s)", f ? f->etag : "");
+	CHECK(f && !strncmp(f->etag_gz, f->etag, 17) && !strcmp(f->etag_gz + 17, "-gz\""),
+	      "gzip etag is the same with -gz (%s)", f ? f->etag_gz : "");
+	CHECK(f && find(s, "/docs/app.js") && strcmp(f->etag, find(s, "/docs/app.js")->etag) != 0,
+	      "other content, other etag");
+	CHECK(f && !strcmp(f->cache_control, STATIC_CACHE_PAGE) &&
+		  !strcmp(find(s, "/docs/swagger-ui.css")->cache_control, STATIC_CACHE_ASSET) &&
+		  !strcmp(find(s, "/docs")->cache_control, STATIC_CACHE_PAGE),
+	      "page files revalidate, docs assets are cached, docs pages revalidate");
+	static_free(s);
+}
+
+static bool gz_ok(const char *v)
+{
+	return static_accepts_gzip(v, strlen(v));
+}
+
+static bool inm(const char *v, const char *etag)
+{
+	return static_etag_matches(v, strlen(v), etag);
+}
+
+static void test_headers(void)
+{
+	CHECK(gz_ok("gzip") && gz_ok("gzip, deflate, br") && gz_ok("br;q=1.0, GZIP;q=0.5") &&
+		  gz_ok("*"),
+	      "Accept-Encoding: gzip allowed");
+	CHECK(!gz_ok("") && !gz_ok("br") && !gz_ok("gzip;q=0") && !gz_ok("gzip; q=0.000") &&
+		  !gz_ok("*;q=0") && !gz_ok("*, gzip;q=0") && !gz_ok("xgzip"),
+	      "Accept-Encoding: gzip not allowed");
+	CHECK(inm("\"abc\"", "\"abc\"") && inm("\"x\", \"abc\"", "\"abc\"") &&
+		  inm("W/\"abc\"", "\"abc\"") && inm("*", "\"abc\""),
+	      "If-None-Match matches (list, weak, *)");
+	CHECK(!inm("\"abcd\"", "\"abc\"") && !inm("\"ab\"", "\"abc\"") && !inm("", "\"abc\"") &&
+		  !inm("abc", "\"abc\""),
+	      "If-None-Match does not match");
+}
+
 int main(void)
 {
 	struct static_site *s = NULL;
@@ -139,6 +197,8 @@ int main(void)
 		test_lookups(s);
 	static_free(s);
 	test_page();
+	test_gzip_etag();
+	test_headers();
 
 	s = NULL;
 	rc = static_load("/nonexistent/mnist-www", &s, err);
