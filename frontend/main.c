@@ -214,6 +214,10 @@ static int start(struct app *app, const struct options *o, const char *workers_u
 		 const char *api_url, char *err)
 {
 	struct backend_opts bo = {.url = workers_url,
+				  .tls_cert = o->tls_cert,
+				  .tls_key = o->tls_key,
+				  .tls_ca = o->tls_ca,
+				  .trusted_network = o->trusted_network != 0,
 				  .timeout_ms = (int)o->timeout_ms,
 				  .resend_ms = (int)o->resend_ms,
 				  .max_inflight = o->max_inflight,

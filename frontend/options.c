@@ -10,7 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-enum kind { STR, NUM, SIZE, SPAWN, LEVEL };
+enum kind { STR, NUM, SIZE, SPAWN, LEVEL, FLAG };
 
 /* One setting: its flag, its variable (or NULL), how to parse it, its
  * bounds (NUM, SIZE) and where it goes in struct options. */
@@ -44,6 +44,10 @@ static const struct setting settings[] = {
     {"--worker-silent-ms", "MNIST_WORKER_SILENT_MS", NUM, 100, 3600000, AT(worker_silent_ms)},
     {"--spawn-workers", "MNIST_WORKERS", SPAWN, 0, 256, AT(spawn)},
     {"--log-level", "MNIST_LOG_LEVEL", LEVEL, 0, 0, AT(log_level)},
+    {"--tls-cert", "MNIST_TLS_CERT", STR, 0, 0, AT(tls_cert)},
+    {"--tls-key", "MNIST_TLS_KEY", STR, 0, 0, AT(tls_key)},
+    {"--tls-ca", "MNIST_TLS_CA", STR, 0, 0, AT(tls_ca)},
+    {"--trusted-network", "MNIST_TRUSTED_NETWORK", FLAG, 0, 1, AT(trusted_network)},
 };
 
 static void usage(FILE *f)
@@ -52,7 +56,14 @@ static void usage(FILE *f)
 	      "  --listen HOST:PORT     HTTP address (MNIST_LISTEN, default 0.0.0.0:8000)\n"
 	      "  --rundir DIR           socket directory (default $RUNTIME_DIRECTORY,\n"
 	      "                         else $XDG_RUNTIME_DIR/mnist, else /tmp/mnist-$UID)\n"
-	      "  --workers-url URL      where workers dial in (default ipc://RUNDIR/workers.sock)\n"
+	      "  --workers-url URL      where workers dial in (default ipc://RUNDIR/workers.sock;\n"
+	      "                         tls+tcp://HOST:PORT across hosts, see docs/scaling.md)\n"
+	      "  --tls-cert FILE        this frontend's certificate for tls+tcp:// (MNIST_TLS_CERT)\n"
+	      "  --tls-key FILE         its private key (MNIST_TLS_KEY)\n"
+	      "  --tls-ca FILE          the CA every worker's certificate must chain to\n"
+	      "                         (MNIST_TLS_CA)\n"
+	      "  --trusted-network      allow plain tcp:// on a non-loopback address\n"
+	      "                         (MNIST_TRUSTED_NETWORK=1)\n"
 	      "  --api-url URL          msgpack broker for local callers (default\n"
 	      "                         ipc://RUNDIR/api.sock)\n"
 	      "  --max-upload SIZE      upload limit, e.g. 10M, at most 1G (MNIST_MAX_UPLOAD,\n"
@@ -108,6 +119,7 @@ static int apply(const struct setting *s, const char *name, const char *v, struc
 			return 0;
 		}
 		/* fall through */
+	case FLAG:
 	case NUM:
 		if (config_parse_ulong(v, (unsigned long)s->min, (unsigned long)s->max, &n) != 0)
 			break;
@@ -167,7 +179,11 @@ int options_parse(int argc, char **argv, struct options *o)
 			usage(stdout);
 			return 1;
 		}
-		if (!(s = find(a)) || i + 1 >= argc) {
+		if ((s = find(a)) && s->kind == FLAG) {
+			*(unsigned long *)((char *)o + s->off) = 1;
+			continue;
+		}
+		if (!s || i + 1 >= argc) {
 			fprintf(stderr, "mnist-frontend: unknown or incomplete option \"%s\"\n", a);
 			usage(stderr);
 			return -1;

@@ -11,9 +11,11 @@
  * sends the systemd watchdog keep-alive, only while serve_alive() says every
  * worker thread makes progress.
  */
+#include "clock.h"
 #include "config.h"
 #include "err.h"
 #include "image.h"
+#include "links.h"
 #include "log.h"
 #include "model.h"
 #include "serve.h"
@@ -38,9 +40,13 @@
 #define DECODE_BACKLOG_LIMIT 100000
 #define STOP_TIMEOUT_MS 10000
 #define STRANDED_MS 5000
+#define RESOLVE_MS 5000
 
 struct options {
-	const char *url;
+	const char *urls[LINKS_MAX_URLS];
+	int nurls;
+	struct tls_files tls;
+	bool trusted;
 	const char *rundir;
 	const char *weights;
 	unsigned long max_batch;
@@ -56,7 +62,14 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: mnist-worker [options]\n"
 		"  --connect URL       frontend endpoint to dial (default "
-		"ipc://<rundir>/workers.sock)\n"
+		"ipc://<rundir>/workers.sock);\n"
+		"                      repeat it for several frontends; a host name is dialed at\n"
+		"                      each of its addresses, looked up again every 5 s\n"
+		"  --tls-cert FILE     this worker's certificate for tls+tcp:// ($MNIST_TLS_CERT)\n"
+		"  --tls-key FILE      its private key ($MNIST_TLS_KEY)\n"
+		"  --tls-ca FILE       the CA every frontend's certificate must chain to "
+		"($MNIST_TLS_CA)\n"
+		"  --trusted-network   allow plain tcp:// off loopback ($MNIST_TRUSTED_NETWORK=1)\n"
 		"  --rundir DIR        run directory (default $RUNTIME_DIRECTORY, "
 		"$XDG_RUNTIME_DIR/mnist or /tmp/mnist-$UID)\n"
 		"  --weights PATH      model weights (default $MNIST_WEIGHTS or %s)\n"
@@ -88,6 +101,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"decode-threads", required_argument, NULL, 'd'},
 	    {"decode-backlog", required_argument, NULL, 'l'},
 	    {"precision", required_argument, NULL, 'p'},
+	    {"tls-cert", required_argument, NULL, 'C'},
+	    {"tls-key", required_argument, NULL, 'K'},
+	    {"tls-ca", required_argument, NULL, 'A'},
+	    {"trusted-network", no_argument, NULL, 'T'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -101,9 +118,23 @@ static int parse_args(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof *o);
 	o->weights = config_env("MNIST_WEIGHTS", CONFIG_DEFAULT_WEIGHTS);
 	o->max_message = DEFAULT_MAX_MESSAGE;
+	o->tls = (struct tls_files){config_env("MNIST_TLS_CERT", NULL),
+				    config_env("MNIST_TLS_KEY", NULL), config_env("MNIST_TLS_CA", NULL)};
+	o->trusted = !strcmp(config_env("MNIST_TRUSTED_NETWORK", "0"), "1");
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c': o->url = optarg; break;
+		case 'c':
+			if (o->nurls == LINKS_MAX_URLS) {
+				fprintf(stderr, "mnist-worker: at most %d --connect\n",
+					LINKS_MAX_URLS);
+				return -1;
+			}
+			o->urls[o->nurls++] = optarg;
+			break;
+		case 'C': o->tls.cert = optarg; break;
+		case 'K': o->tls.key = optarg; break;
+		case 'A': o->tls.ca = optarg; break;
+		case 'T': o->trusted = true; break;
 		case 'r': o->rundir = optarg; break;
 		case 'w': o->weights = optarg; break;
 		case 'b': batch = optarg; break;
@@ -151,17 +182,17 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* Resolve the URL to dial: the flag, else the run directory's socket. */
+/* The URL to dial: the flag (for logs: the first of them), else the run
+ * directory's socket. */
 static int resolve_url(const struct options *o, char *url, size_t len, char *err)
 {
 	char rundir[PATH_MAX];
 	int rc;
 
-	if (o->url) {
-		if (strlen(o->url) >= len)
-			return err_set(err, ERR_INVALID, "--connect URL too long");
-		memcpy(url, o->url, strlen(o->url) + 1);
-		return 0;
+	if (o->nurls) {
+		int k = snprintf(url, len, "%s%s", o->urls[0], o->nurls > 1 ? " and more" : "");
+		return k < 0 || (size_t)k >= len ? err_set(err, ERR_INVALID, "--connect URL too long")
+						 : 0;
 	}
 	rc = config_rundir(o->rundir, rundir, sizeof rundir, err);
 	if (rc)
@@ -173,7 +204,8 @@ static int resolve_url(const struct options *o, char *url, size_t len, char *err
  * (serve.h). Every wd_usec/2 meanwhile (when the systemd watchdog is on),
  * send WATCHDOG=1 if every worker thread makes progress; a stuck thread
  * withholds it and systemd restarts the worker. */
-static int wait_for_signal(const sigset_t *set, struct server *srv, uint64_t wd_usec)
+static int wait_for_signal(const sigset_t *set, struct server *srv, struct links *links,
+			   uint64_t wd_usec)
 {
 	uint64_t tick = wd_usec && wd_usec / 2 < 1000000u ? wd_usec / 2 : 1000000u;
 	struct timespec period = {(time_t)(tick / 1000000u), (long)(tick % 1000000u * 1000u)};
@@ -185,6 +217,7 @@ static int wait_for_signal(const sigset_t *set, struct server *srv, uint64_t wd_
 			return sig;
 		if (errno != EAGAIN)
 			continue;
+		links_tick(links, clock_ms(), RESOLVE_MS);
 		if (serve_stranded(srv, STRANDED_MS))
 			return 0;
 		if (!wd_usec)
@@ -208,6 +241,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	struct model *m = NULL;
 	struct server *srv = NULL;
+	struct links *links = NULL;
 	uint64_t wd_usec = 0;
 	int rc;
 
@@ -257,7 +291,16 @@ int main(int argc, char **argv)
 		 url, o.weights, model_precision_name(model_precision(m)), cfg.max_batch,
 		 cfg.contexts, cfg.decode_threads, o.decode_backlog);
 
-	int sig = wait_for_signal(&set, srv, wd_usec);
+	const char *dial[] = {url};
+	rc = links_open(serve_socket(srv), o.nurls ? o.urls : dial, o.nurls ? o.nurls : 1, &o.tls,
+			o.trusted, &links, err);
+	if (rc) {
+		log_error("%s", err);
+		serve_stop(srv, STOP_TIMEOUT_MS, &st);
+		model_free(m);
+		return 1;
+	}
+	int sig = wait_for_signal(&set, srv, links, wd_usec);
 	sd_notify(0, "STOPPING=1");
 	if (sig)
 		log_info("signal %d: answering in-flight requests, then exiting", sig);
@@ -266,6 +309,7 @@ int main(int argc, char **argv)
 			  "redialing; exiting so that a supervisor starts a fresh worker",
 			  STRANDED_MS / 1000, url);
 	rc = serve_stop(srv, STOP_TIMEOUT_MS, &st);
+	links_free(links);
 	model_free(m);
 	if (!st.socket_stuck)
 		nng_fini(); /* nng's own threads, so leak checkers see a clean exit */

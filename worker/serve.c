@@ -262,11 +262,10 @@ static int open_slots(struct server *s, char *err)
 	return 0;
 }
 
-/* Start every context receiving, then dial. */
+/* Start every context receiving; the caller dials (links.h). */
 static int go(struct server *s, char *err)
 {
-	int rv;
-
+	(void)err;
 	pthread_mutex_lock(&s->mu);
 	for (int i = 0; i < s->nslots; i++) {
 		s->slots[i].state = SLOT_RECV;
@@ -274,12 +273,12 @@ static int go(struct server *s, char *err)
 		nng_ctx_recv(s->slots[i].ctx, s->slots[i].aio);
 	}
 	pthread_mutex_unlock(&s->mu);
-	/* NONBLOCK: no listener yet is fine, the dialer keeps retrying. */
-	rv = nng_dial(s->sock, s->cfg.url, NULL, NNG_FLAG_NONBLOCK);
-	if (rv)
-		return err_set(err, ERR_INVALID, "cannot dial %s: %s", s->cfg.url,
-			       nng_strerror(rv));
 	return 0;
+}
+
+nng_socket serve_socket(const struct server *s)
+{
+	return s->sock;
 }
 
 /* Returns false when libnng could not close the socket: then everything

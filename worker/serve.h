@@ -37,12 +37,14 @@
 #include "image.h"
 #include "model.h"
 
+#include <nng/nng.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct serve_config {
-	const char *url;	 /* ipc://... or tcp://... to dial */
+	const char *url;	 /* the (first) frontend URL, for logs and serve_stranded */
 	int max_batch;		 /* largest batch one forward runs */
 	int contexts;		 /* REP contexts: requests held at once */
 	int decode_threads;	 /* decode pool size, at least 1 */
@@ -65,9 +67,13 @@ struct serve_stats {
 
 struct server; /* opaque */
 
-/* Open the socket, start dialing (non-blocking: a missing listener is retried
- * every 20-300 ms), start the decode pool and the compute thread. */
+/* Open the socket, start the decode pool and the compute thread, and start
+ * receiving. The caller then dials the frontends on serve_socket() (links.h;
+ * a missing listener is retried every 20-300 ms). */
 int serve_start(const struct serve_config *cfg, struct model *m, struct server **out, char *err);
+
+/* The REP socket, for dialing (valid until serve_stop). */
+nng_socket serve_socket(const struct server *s);
 
 /* Whether every worker thread is making progress (see Liveness above). */
 bool serve_alive(struct server *s);
