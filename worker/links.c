@@ -14,12 +14,22 @@
 #define MAX_ADDRS 32
 #define ADDR_MAX 64 /* an IPv6 literal in brackets */
 #define URL_MAX 300
+/* A dialer with no connection that made no attempt for this long has
+ * stopped redialing (nng retries every 20-300 ms): replace it. */
+#define STUCK_MS 3000
+
+static const char *const attempt_stats[] = {"connect", "refused", "disconnect", "canceled",
+					    "other",   "timeout", "proto",	"auth",
+					    "oom",     "reject"};
 
 struct dial {
 	char addr[ADDR_MAX];
+	char url[URL_MAX]; /* what this dialer dials */
 	nng_dialer d;
 	struct tls_watch watch;
-	bool seen; /* in the latest lookup */
+	bool seen;	     /* in the latest lookup */
+	uint64_t attempts;   /* connection attempts so far (nng statistics) */
+	uint64_t stuck_since; /* ms: no pipe and no attempt since then, or 0 */
 };
 
 struct target {
@@ -88,6 +98,7 @@ static int dial_one(struct links *l, struct target *t, const char *addr, char *e
 	if ((rc = tls_dial(l->sock, url, addr ? t->host : NULL, &l->tls, l->trusted, &d->d, err)))
 		return rc;
 	snprintf(d->addr, sizeof d->addr, "%s", addr ? addr : "");
+	memcpy(d->url, url, sizeof url);
 	d->watch = (struct tls_watch){.id = (uint32_t)nng_dialer_id(d->d), .dialer = true};
 	d->seen = true;
 	t->ndials++;
@@ -177,21 +188,73 @@ int links_open(nng_socket s, const char *const *urls, int n, const struct tls_fi
 	return 0;
 }
 
+static uint64_t stat_of(nng_stat *dialer, const char *name)
+{
+	nng_stat *v = nng_stat_find(dialer, name);
+	return v ? nng_stat_value(v) : 0;
+}
+
+/* libnng 1.5.2 can stop redialing after a connection broke in an unlucky
+ * moment (docs/RELIABILITY.md): a dialer with no pipe that has made no
+ * attempt for STUCK_MS is closed and made again. */
+static void unstick(struct links *l, struct target *t, struct dial *d, nng_stat *all,
+		    uint64_t now_ms)
+{
+	nng_stat *st = nng_stat_find_dialer(all, d->d);
+	uint64_t attempts = 0;
+	char err[ERR_MAX];
+
+	if (!st)
+		return;
+	for (size_t i = 0; i < sizeof attempt_stats / sizeof *attempt_stats; i++)
+		attempts += stat_of(st, attempt_stats[i]);
+	if (stat_of(st, "pipes") > 0 || attempts != d->attempts) {
+		d->attempts = attempts;
+		d->stuck_since = 0;
+		return;
+	}
+	if (!d->stuck_since) {
+		d->stuck_since = now_ms;
+		return;
+	}
+	if (now_ms - d->stuck_since < STUCK_MS)
+		return;
+	log_warn("the dialer of %s has made no attempt for %llu ms without a connection "
+		 "(libnng stopped redialing): replacing it",
+		 d->url, (unsigned long long)(now_ms - d->stuck_since));
+	nng_dialer_close(d->d);
+	d->stuck_since = 0;
+	d->attempts = 0;
+	if (tls_dial(l->sock, d->url, *d->addr ? t->host : NULL, &l->tls, l->trusted, &d->d, err))
+		log_error("cannot dial %s again: %s", d->url, err);
+	else
+		d->watch = (struct tls_watch){.id = (uint32_t)nng_dialer_id(d->d), .dialer = true};
+}
+
 void links_tick(struct links *l, uint64_t now_ms, uint64_t resolve_ms)
 {
 	bool again = now_ms - l->resolved_ms >= resolve_ms;
 
 	if (again)
 		l->resolved_ms = now_ms;
+	nng_stat *all = NULL;
+
+	if (nng_stats_get(&all) != 0)
+		all = NULL;
 	for (int i = 0; i < l->n; i++) {
 		struct target *t = &l->t[i];
 		if (again && t->named)
 			resolve(l, t);
-		for (int k = 0; l->tls.cert && k < t->ndials; k++) {
+		for (int k = 0; k < t->ndials; k++) {
+			if (all)
+				unstick(l, t, &t->dials[k], all, now_ms);
 			t->dials[k].watch.what = t->url;
-			tls_watch_tick(&t->dials[k].watch, now_ms, "frontend");
+			if (l->tls.cert)
+				tls_watch_tick(&t->dials[k].watch, now_ms, "frontend");
 		}
 	}
+	if (all)
+		nng_stats_free(all);
 }
 
 int links_dialers(const struct links *l)
