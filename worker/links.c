@@ -46,6 +46,8 @@ struct links {
 	bool trusted;
 	struct target t[LINKS_MAX_URLS];
 	int n;
+	links_quiet_fn quiet;
+	void *quiet_arg;
 	uint64_t resolved_ms;
 };
 
@@ -152,7 +154,7 @@ static void resolve(struct links *l, struct target *t)
 }
 
 int links_open(nng_socket s, const char *const *urls, int n, const struct tls_files *f,
-	       bool trusted, struct links **out, char *err)
+	       bool trusted, links_quiet_fn quiet, void *arg, struct links **out, char *err)
 {
 	struct links *l;
 	int rc = 0;
@@ -170,6 +172,8 @@ int links_open(nng_socket s, const char *const *urls, int n, const struct tls_fi
 	l->sock = s;
 	l->tls = *f;
 	l->trusted = trusted;
+	l->quiet = quiet;
+	l->quiet_arg = arg;
 	for (int i = 0; i < n && rc == 0; i++) {
 		struct target *t = &l->t[l->n++];
 		t->url = urls[i];
@@ -208,20 +212,26 @@ static void unstick(struct links *l, struct target *t, struct dial *d, nng_stat 
 		return;
 	for (size_t i = 0; i < sizeof attempt_stats / sizeof *attempt_stats; i++)
 		attempts += stat_of(st, attempt_stats[i]);
-	if (stat_of(st, "pipes") > 0 || attempts != d->attempts) {
+	if (stat_of(st, "pipes") > 0) {
+		uint64_t q = l->quiet(l->quiet_arg, (uint32_t)nng_dialer_id(d->d));
 		d->attempts = attempts;
 		d->stuck_since = 0;
-		return;
-	}
-	if (!d->stuck_since) {
+		if (q < LINKS_QUIET_MS)
+			return;
+		log_warn("nothing from %s for %llu ms although connected (a frontend pings every "
+			 "second): the connection is dead; replacing its dialer",
+			 d->url, (unsigned long long)q);
+	} else if (attempts != d->attempts || !d->stuck_since) {
+		d->attempts = attempts;
 		d->stuck_since = now_ms;
 		return;
-	}
-	if (now_ms - d->stuck_since < STUCK_MS)
+	} else if (now_ms - d->stuck_since < STUCK_MS) {
 		return;
-	log_warn("the dialer of %s has made no attempt for %llu ms without a connection "
-		 "(libnng stopped redialing): replacing it",
-		 d->url, (unsigned long long)(now_ms - d->stuck_since));
+	} else {
+		log_warn("the dialer of %s has made no attempt for %llu ms without a connection "
+			 "(libnng stopped redialing): replacing it",
+			 d->url, (unsigned long long)(now_ms - d->stuck_since));
+	}
 	nng_dialer_close(d->d);
 	d->stuck_since = 0;
 	d->attempts = 0;

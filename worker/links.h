@@ -27,10 +27,17 @@
 
 struct links;
 
+/* How long the connections of a dialer have been quiet, in ms (0: none). */
+typedef uint64_t (*links_quiet_fn)(void *arg, uint32_t dialer);
+
 /* Check every URL against the policy (tls.h) and our certificate, then dial
- * (names are looked up now; an unresolved name is retried by links_tick). */
+ * (names are looked up now; an unresolved name is retried by links_tick).
+ * A dialer whose connection is quiet for LINKS_QUIET_MS (quiet(arg, id)),
+ * or that has no connection and stopped trying (libnng 1.5.2 can stop
+ * redialing, docs/RELIABILITY.md), is closed and made again. */
+#define LINKS_QUIET_MS 5000
 int links_open(nng_socket s, const char *const *urls, int n, const struct tls_files *f,
-	       bool trusted, struct links **out, char *err);
+	       bool trusted, links_quiet_fn quiet, void *arg, struct links **out, char *err);
 
 /* Call about every second: resolve names again every resolve_ms, log TLS
  * refusals at most every 10 s. */

@@ -232,6 +232,11 @@ static int wait_for_signal(const sigset_t *set, struct server *srv, struct links
 	}
 }
 
+static uint64_t quiet_ms(void *srv, uint32_t dialer)
+{
+	return serve_dialer_quiet_ms(srv, dialer);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -293,7 +298,7 @@ int main(int argc, char **argv)
 
 	const char *dial[] = {url};
 	rc = links_open(serve_socket(srv), o.nurls ? o.urls : dial, o.nurls ? o.nurls : 1, &o.tls,
-			o.trusted, &links, err);
+			o.trusted, quiet_ms, srv, &links, err);
 	if (rc) {
 		log_error("%s", err);
 		serve_stop(srv, STOP_TIMEOUT_MS, &st);

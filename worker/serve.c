@@ -64,6 +64,8 @@ static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	for (int i = 0; i < SERVE_MAX_PIPES; i++)
 		if (s->pipes[i] == want) {
 			s->pipes[i] = put;
+			s->pipe_dialer[i] = add ? (uint32_t)nng_dialer_id(nng_pipe_dialer(p)) : 0;
+			s->pipe_rx_us[i] = beat_now_us();
 			break;
 		}
 	for (int i = 0; i < SERVE_MAX_PIPES; i++)
@@ -72,6 +74,35 @@ static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	pthread_mutex_unlock(&s->mu);
 	if (!add)
 		log_info("disconnected from %s; redialing", s->cfg.url);
+}
+
+/* nng thread: a message came on pipe p. */
+static void note_rx(struct server *s, nng_pipe p)
+{
+	uint32_t id = nng_pipe_id(p);
+
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < SERVE_MAX_PIPES; i++)
+		if (s->pipes[i] == id && id != 0)
+			s->pipe_rx_us[i] = beat_now_us();
+	pthread_mutex_unlock(&s->mu);
+}
+
+uint64_t serve_dialer_quiet_ms(struct server *s, uint32_t dialer)
+{
+	uint64_t now = beat_now_us(), quiet = 0;
+	bool any = false;
+
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < SERVE_MAX_PIPES; i++) {
+		if (!s->pipes[i] || s->pipe_dialer[i] != dialer)
+			continue;
+		uint64_t q = now > s->pipe_rx_us[i] ? (now - s->pipe_rx_us[i]) / 1000u : 0;
+		quiet = !any || q < quiet ? q : quiet;
+		any = true;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return quiet;
 }
 
 /* ---- slots (nng threads) ------------------------------------------------ */
@@ -200,6 +231,7 @@ static void slot_cb(void *arg)
 	/* Only this callback moves a slot out of SLOT_RECV: no lock needed to
 	 * read it here. */
 	if (sl->state == SLOT_RECV && rv == 0) {
+		note_rx(s, nng_msg_get_pipe(nng_aio_get_msg(sl->aio)));
 		intake(s, sl, nng_aio_get_msg(sl->aio));
 		return;
 	}

@@ -85,6 +85,12 @@ bool serve_alive(struct server *s);
  * good). Only a new process recovers; tcp:// is never judged stranded. */
 bool serve_stranded(struct server *s, int stranded_ms);
 
+/* Milliseconds since anything arrived on the open connections of nng
+ * dialer `dialer` (the most recent of them), 0 when it has none. A frontend
+ * pings every connection at least every ~1.2 s, so a long quiet means a dead
+ * connection that nng has not noticed. Any thread. */
+uint64_t serve_dialer_quiet_ms(struct server *s, uint32_t dialer);
+
 /* Stop receiving, answer every request already received, wait up to
  * timeout_ms for that, then close the socket and free the server. Returns 0,
  * or ERR_TIMEOUT when some requests were still unanswered at the deadline. */
