@@ -123,6 +123,18 @@ serves_both() {
 check "one worker (MNIST_TLS_* variables) serves two frontends" serves_both
 check_eq "each frontend counts it once" "1 1" "$(workers_of "$url_a") $(workers_of "$url_b")"
 
+# --- CA rotation: a bundle of the old and the new CA accepts both ---------
+cat "$certs/ca.crt" "$d/other/ca.crt" >"$d/bundle.crt"
+p3=$(free_port)
+frontend c "tls+tcp://127.0.0.1:$p3" --tls-cert "$certs/fe.crt" --tls-key "$certs/fe.key" \
+    --tls-ca "$d/bundle.crt"
+worker rot.log --connect "tls+tcp://localhost:$p3" --tls-cert "$d/other/imp.crt" \
+    --tls-key "$d/other/imp.key" --tls-ca "$d/bundle.crt"
+rot=$wpid
+check "CA rotation: with a bundle of both CAs a new-CA worker joins an old-CA frontend" \
+    wait_for 20 code_is "$url_c/health/ready" 200
+kill -9 "$rot" "$pid_c"
+
 # --- a restarted frontend is rejoined without touching the worker -------
 kill -9 "$pid_a"
 wait "$pid_a" 2>/dev/null
