@@ -182,7 +182,7 @@ static int make_config(const struct tls_files *f, enum tls_role role, const char
 	    (rc = read_pem(f->ca, &ca, err)))
 		goto out;
 	if ((rv = nng_tls_config_alloc(&c, role == TLS_SERVER ? NNG_TLS_MODE_SERVER
-							       : NNG_TLS_MODE_CLIENT)) != 0 ||
+							      : NNG_TLS_MODE_CLIENT)) != 0 ||
 	    (rv = nng_tls_config_auth_mode(c, NNG_TLS_AUTH_MODE_REQUIRED)) != 0 ||
 	    (rv = nng_tls_config_ca_chain(c, ca, NULL)) != 0 ||
 	    (rv = nng_tls_config_own_cert(c, cert, key, NULL)) != 0 ||

@@ -65,10 +65,10 @@ uint64_t tls_refused(uint32_t id, bool dialer);
 struct tls_watch {
 	uint32_t id;
 	bool dialer;
-	uint64_t seen;	  /* refusals already reported */
-	uint64_t at_ms;	  /* when last reported */
+	uint64_t seen;	     /* refusals already reported */
+	uint64_t at_ms;	     /* when last reported */
 	uint64_t checked_ms; /* when the statistics were last read (once a second) */
-	const char *what; /* for the log line: the URL or the CA file */
+	const char *what;    /* for the log line: the URL or the CA file */
 };
 void tls_watch_tick(struct tls_watch *w, uint64_t now_ms, const char *peer);
 

@@ -71,8 +71,8 @@ struct pinger {
 struct backend {
 	nng_socket sock;
 	nng_listener listener;
-	struct tls_files tls; /* for a tls+tcp:// url */
-	bool trusted;	      /* plain tcp:// allowed off loopback */
+	struct tls_files tls;	    /* for a tls+tcp:// url */
+	bool trusted;		    /* plain tcp:// allowed off loopback */
 	struct tls_watch tls_watch; /* timer thread only */
 	h2o_loop_t *loop;
 	h2o_multithread_queue_t *queue;

@@ -57,7 +57,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (parse_listen(listen, &sa) != 0) {
-		fprintf(stderr, "mnist-probe: cannot use MNIST_LISTEN=%s (IPv4 host:port)\n", listen);
+		fprintf(stderr, "mnist-probe: cannot use MNIST_LISTEN=%s (IPv4 host:port)\n",
+			listen);
 		return 2;
 	}
 	n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: probe\r\n\r\n", path);

@@ -27,8 +27,8 @@ struct dial {
 	char url[URL_MAX]; /* what this dialer dials */
 	nng_dialer d;
 	struct tls_watch watch;
-	bool seen;	     /* in the latest lookup */
-	uint64_t attempts;   /* connection attempts so far (nng statistics) */
+	bool seen;	      /* in the latest lookup */
+	uint64_t attempts;    /* connection attempts so far (nng statistics) */
 	uint64_t stuck_since; /* ms: no pipe and no attempt since then, or 0 */
 };
 
@@ -126,8 +126,7 @@ static void resolve(struct links *l, struct target *t)
 
 	if ((rv = getaddrinfo(t->host, t->port, &hints, &res)) != 0) {
 		if (t->ndials == 0)
-			log_warn("cannot resolve %s yet (%s): retrying", t->host,
-				 gai_strerror(rv));
+			log_warn("cannot resolve %s yet (%s): retrying", t->host, gai_strerror(rv));
 		return;
 	}
 	for (int i = 0; i < t->ndials; i++)
@@ -178,7 +177,8 @@ int links_open(nng_socket s, const char *const *urls, int n, const struct tls_fi
 		struct target *t = &l->t[l->n++];
 		t->url = urls[i];
 		if (split(t) != 0)
-			rc = err_set(err, ERR_INVALID, "cannot read the host and port of %s", t->url);
+			rc = err_set(err, ERR_INVALID, "cannot read the host and port of %s",
+				     t->url);
 		else if (t->named)
 			resolve(l, t);
 		else

@@ -118,8 +118,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof *o);
 	o->weights = config_env("MNIST_WEIGHTS", CONFIG_DEFAULT_WEIGHTS);
 	o->max_message = DEFAULT_MAX_MESSAGE;
-	o->tls = (struct tls_files){config_env("MNIST_TLS_CERT", NULL),
-				    config_env("MNIST_TLS_KEY", NULL), config_env("MNIST_TLS_CA", NULL)};
+	o->tls =
+	    (struct tls_files){config_env("MNIST_TLS_CERT", NULL),
+			       config_env("MNIST_TLS_KEY", NULL), config_env("MNIST_TLS_CA", NULL)};
 	o->trusted = !strcmp(config_env("MNIST_TRUSTED_NETWORK", "0"), "1");
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -191,8 +192,9 @@ static int resolve_url(const struct options *o, char *url, size_t len, char *err
 
 	if (o->nurls) {
 		int k = snprintf(url, len, "%s%s", o->urls[0], o->nurls > 1 ? " and more" : "");
-		return k < 0 || (size_t)k >= len ? err_set(err, ERR_INVALID, "--connect URL too long")
-						 : 0;
+		return k < 0 || (size_t)k >= len
+			   ? err_set(err, ERR_INVALID, "--connect URL too long")
+			   : 0;
 	}
 	rc = config_rundir(o->rundir, rundir, sizeof rundir, err);
 	if (rc)

@@ -80,10 +80,10 @@ struct server {
 	int heavy_running; /* decode threads inside a heavy decode */
 	int active;	   /* slots not idle */
 	bool stopping, quit;
-	uint32_t pipes[SERVE_MAX_PIPES]; /* open pipe ids, 0 = free */
+	uint32_t pipes[SERVE_MAX_PIPES];       /* open pipe ids, 0 = free */
 	uint32_t pipe_dialer[SERVE_MAX_PIPES]; /* the dialer of each open pipe */
 	uint64_t pipe_rx_us[SERVE_MAX_PIPES];  /* last message received on it */
-	uint64_t down_since_us;		 /* last pipe removed and none since, or 0 */
+	uint64_t down_since_us;		       /* last pipe removed and none since, or 0 */
 	struct serve_stats stats;
 
 	/* threads (work.c) */

@@ -21,7 +21,8 @@ static void test_policy(void)
 	CHECK(tls_check_url("tcp://10.0.0.1:9000", &none, false, err) == ERR_INVALID &&
 		  strstr(err, "--trusted-network"),
 	      "tcp off loopback refused, naming the flag: %s", err);
-	CHECK(tls_check_url("tcp://:9000", &none, false, err) == ERR_INVALID, "tcp wildcard refused");
+	CHECK(tls_check_url("tcp://:9000", &none, false, err) == ERR_INVALID,
+	      "tcp wildcard refused");
 	CHECK(tls_check_url("tcp4://0.0.0.0:9000", &none, false, err) == ERR_INVALID,
 	      "tcp4 wildcard refused");
 	CHECK(tls_check_url("tcp://[::]:9000", &none, false, err) == ERR_INVALID,
