@@ -82,15 +82,24 @@ check "a prediction goes over the TLS link" predicts "$url_a"
 check_eq "/health keeps its meaning (ready, with the worker count)" '{"status":"ok","workers":1}' \
     "$(curl -s "$url_a/health")"
 
+# An impostor that also trusts our CA (a CA certificate is no secret): the
+# frontend refuses its certificate. One of an entirely other PKI: it
+# refuses ours.
+cat "$certs/ca.crt" "$d/other/ca.crt" >"$d/impca.crt"
 worker imp.log --connect "tls+tcp://localhost:$p1" --tls-cert "$d/other/imp.crt" \
-    --tls-key "$d/other/imp.key" --tls-ca "$d/other/ca.crt"
+    --tls-key "$d/other/imp.key" --tls-ca "$d/impca.crt"
 imp=$wpid
+worker imp2.log --connect "tls+tcp://localhost:$p1" --tls-cert "$d/other/imp.crt" \
+    --tls-key "$d/other/imp.key" --tls-ca "$d/other/ca.crt"
+imp2=$wpid
 check "the frontend logs the refused handshakes of a worker from another CA" \
     wait_for 15 grep -q "TLS handshake with a worker refused" "$d/a.log"
-check "that worker logs that the frontend refused it" \
-    wait_for 5 grep -q "TLS handshake with a frontend refused" "$d/imp.log"
-check_eq "a worker from another CA is never counted" 1 "$(workers_of "$url_a")"
-kill -9 "$imp"
+check "the frontend never let it in (the impostor logged no connection)" \
+    sh -c "! grep -q 'connected to' '$d/imp.log'"
+check "a worker of another PKI logs that it refused the frontend" \
+    wait_for 5 grep -q "TLS handshake with a frontend refused" "$d/imp2.log"
+check_eq "workers from another CA are never counted" 1 "$(workers_of "$url_a")"
+kill -9 "$imp" "$imp2"
 
 worker exp.log --connect "tls+tcp://localhost:$p1" --tls-cert "$certs/expired.crt" \
     --tls-key "$certs/expired.key" --tls-ca "$certs/ca.crt"
