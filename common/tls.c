@@ -201,33 +201,42 @@ out:
 	return rc;
 }
 
+/* The policy check, then (tls+tcp:// only) a configuration in *c, which
+ * the caller frees after handing it to nng (nng holds its own reference). */
+static int prepare(const char *url, const struct tls_files *f, bool trusted, enum tls_role role,
+		   const char *server_name, nng_tls_config **c, char *err)
+{
+	int rc;
+
+	*c = NULL;
+	if ((rc = tls_check_url(url, f, trusted, err)) != 0)
+		return rc;
+	return tls_url_is_tls(url) ? make_config(f, role, server_name, c, err) : 0;
+}
+
 int tls_listen(nng_socket s, const char *url, const struct tls_files *f, bool trusted,
 	       nng_listener *out, char *err)
 {
-	nng_tls_config *c = NULL;
+	nng_tls_config *c;
 	int rv, rc;
 
-	if ((rc = tls_check_url(url, f, trusted, err)) != 0)
-		return rc;
-	if (tls_url_is_tls(url) && (rc = make_config(f, TLS_SERVER, NULL, &c, err)) != 0)
+	if ((rc = prepare(url, f, trusted, TLS_SERVER, NULL, &c, err)) != 0)
 		return rc;
 	if ((rv = nng_listener_create(out, s, url)) != 0 ||
 	    (c && (rv = nng_listener_set_ptr(*out, NNG_OPT_TLS_CONFIG, c)) != 0))
 		rc = err_set(err, ERR_IO, "cannot listen on %s: %s", url, nng_strerror(rv));
 	if (c)
-		nng_tls_config_free(c); /* the listener holds its own reference */
+		nng_tls_config_free(c);
 	return rc;
 }
 
 int tls_dial(nng_socket s, const char *url, const char *server_name, const struct tls_files *f,
 	     bool trusted, nng_dialer *out, char *err)
 {
-	nng_tls_config *c = NULL;
+	nng_tls_config *c;
 	int rv, rc;
 
-	if ((rc = tls_check_url(url, f, trusted, err)) != 0)
-		return rc;
-	if (tls_url_is_tls(url) && (rc = make_config(f, TLS_CLIENT, server_name, &c, err)) != 0)
+	if ((rc = prepare(url, f, trusted, TLS_CLIENT, server_name, &c, err)) != 0)
 		return rc;
 	if ((rv = nng_dialer_create(out, s, url)) != 0 ||
 	    (c && (rv = nng_dialer_set_ptr(*out, NNG_OPT_TLS_CONFIG, c)) != 0) ||

@@ -87,9 +87,9 @@ static int dial_one(struct links *l, struct target *t, const char *addr, char *e
 	struct dial *d;
 	int rc;
 
-	if (t->ndials == MAX_ADDRS)
-		return err_set(err, ERR_INVALID, "%s has more than %d addresses", t->host,
-			       MAX_ADDRS);
+	if (t->ndials == MAX_ADDRS || links_dialers(l) >= LINKS_MAX_DIALERS)
+		return err_set(err, ERR_INVALID, "more than %d addresses for %s, or %d in all",
+			       MAX_ADDRS, t->url, LINKS_MAX_DIALERS);
 	d = &t->dials[t->ndials];
 	if (!addr)
 		snprintf(url, sizeof url, "%s", t->url);
@@ -212,8 +212,10 @@ static void unstick(struct links *l, struct target *t, struct dial *d, nng_stat 
 		return;
 	for (size_t i = 0; i < sizeof attempt_stats / sizeof *attempt_stats; i++)
 		attempts += stat_of(st, attempt_stats[i]);
-	if (stat_of(st, "pipes") > 0) {
-		uint64_t q = l->quiet(l->quiet_arg, (uint32_t)nng_dialer_id(d->d));
+	uint64_t pipes = stat_of(st, "pipes");
+	uint64_t q = l->quiet(l->quiet_arg, (uint32_t)nng_dialer_id(d->d));
+
+	if (pipes > 0 && q != LINKS_NO_PIPE) {
 		d->attempts = attempts;
 		d->stuck_since = 0;
 		if (q < LINKS_QUIET_MS)
@@ -228,9 +230,12 @@ static void unstick(struct links *l, struct target *t, struct dial *d, nng_stat 
 	} else if (now_ms - d->stuck_since < STUCK_MS) {
 		return;
 	} else {
-		log_warn("the dialer of %s has made no attempt for %llu ms without a connection "
-			 "(libnng stopped redialing): replacing it",
-			 d->url, (unsigned long long)(now_ms - d->stuck_since));
+		/* nng may still count a pipe it could not remove: then it waits
+		 * for that pipe and never redials. */
+		log_warn("the dialer of %s has no connection and made no attempt for %llu ms "
+			 "(libnng stopped redialing; it counts %llu pipe(s)): replacing it",
+			 d->url, (unsigned long long)(now_ms - d->stuck_since),
+			 (unsigned long long)pipes);
 	}
 	nng_dialer_close(d->d);
 	d->stuck_since = 0;

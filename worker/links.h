@@ -24,17 +24,21 @@
 #include <stdint.h>
 
 #define LINKS_MAX_URLS 16
+#define LINKS_MAX_DIALERS 48 /* over all URLs and their addresses */
 
 struct links;
 
-/* How long the connections of a dialer have been quiet, in ms (0: none). */
+/* How long the connections of a dialer have been quiet, in ms, or
+ * LINKS_NO_PIPE when it has no open connection. */
+#define LINKS_NO_PIPE UINT64_MAX
 typedef uint64_t (*links_quiet_fn)(void *arg, uint32_t dialer);
 
 /* Check every URL against the policy (tls.h) and our certificate, then dial
  * (names are looked up now; an unresolved name is retried by links_tick).
  * A dialer whose connection is quiet for LINKS_QUIET_MS (quiet(arg, id)),
- * or that has no connection and stopped trying (libnng 1.5.2 can stop
- * redialing, docs/RELIABILITY.md), is closed and made again. */
+ * or that has no open connection and made no attempt for 3 s (libnng 1.5.2
+ * can stop redialing, also while it still counts a pipe it failed to
+ * remove; docs/RELIABILITY.md), is closed and made again. */
 #define LINKS_QUIET_MS 5000
 int links_open(nng_socket s, const char *const *urls, int n, const struct tls_files *f,
 	       bool trusted, links_quiet_fn quiet, void *arg, struct links **out, char *err);

@@ -102,7 +102,7 @@ uint64_t serve_dialer_quiet_ms(struct server *s, uint32_t dialer)
 		any = true;
 	}
 	pthread_mutex_unlock(&s->mu);
-	return quiet;
+	return any ? quiet : UINT64_MAX;
 }
 
 /* ---- slots (nng threads) ------------------------------------------------ */

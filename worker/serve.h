@@ -86,7 +86,7 @@ bool serve_alive(struct server *s);
 bool serve_stranded(struct server *s, int stranded_ms);
 
 /* Milliseconds since anything arrived on the open connections of nng
- * dialer `dialer` (the most recent of them), 0 when it has none. A frontend
+ * dialer `dialer` (the most recent of them), UINT64_MAX when it has none. A frontend
  * pings every connection at least every ~1.2 s, so a long quiet means a dead
  * connection that nng has not noticed. Any thread. */
 uint64_t serve_dialer_quiet_ms(struct server *s, uint32_t dialer);

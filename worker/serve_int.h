@@ -30,7 +30,8 @@
 /* A thread is stuck after this long without progress (beat.h). */
 #define SERVE_STALL_US 1000000u
 #define SERVE_MAX_JOB_US 30000000u
-#define SERVE_MAX_PIPES 16
+#define SERVE_MAX_PIPES                                                                            \
+	64 /* above LINKS_MAX_DIALERS: a pipe may linger while its redial connects */
 /* A large image that waited this long for a decode thread is answered
  * `unavailable` rather than decoded late. */
 #define SERVE_MAX_WAIT_US 500000u
