@@ -11,6 +11,8 @@
 #      cut and restored, then frontend fe1 is SIGKILLed (HAProxy routes
 #      around it); failed requests are counted and reported
 #   4. fe1 restarted: the surviving workers rejoin it by themselves
+#   5. a third frontend added under the name (on the lb host): the workers
+#      find it within their 5 s lookup, without a restart
 . tests/lib.sh
 . tests/integration/ops-lib.sh
 have_frontend || { ok "multihost # SKIP binaries not built"; exit 0; }
@@ -194,3 +196,16 @@ else
 fi
 check "HAProxy sends to fe1 again" wait_for 10 sh -c \
     "ip netns exec mn${id}lb curl -s http://10.77.0.1:8080/health >/dev/null && grep -q 'fe1 is UP' '$d/haproxy.log'"
+
+# --- 5. a frontend added under the name: found without a restart -----------
+start_frontend lb
+for h in wh1 wh2; do # in place: the workers see this file through a bind mount
+    echo "10.77.0.1 frontends.mnist.test" >>"/etc/netns/mn$id$h/hosts"
+done
+t0=$(date +%s%N)
+if wait_for 15 sh -c "[ \"\$(ip netns exec mn${id}lb curl -s http://10.77.0.1:8000/health | jq -r .workers)\" = 2 ]"; then
+    ok "a frontend added under the name gets both workers, no restart anywhere"
+    echo "# discovery: $(( ($(date +%s%N) - t0) / 1000000 )) ms from the name's change to 2 workers"
+else
+    not_ok "a frontend added under the name gets both workers (it counts $(workers_on lb))"
+fi
