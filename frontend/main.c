@@ -24,6 +24,7 @@
 #include "options.h"
 #include "static.h"
 #include "supervisor.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -246,6 +247,11 @@ static int start(struct app *app, const struct options *o, const char *workers_u
 		return rc;
 	log_info("HTTP: at most %zu connections, idle timeout %u ms", ho.max_connections,
 		 ho.idle_timeout_ms);
+	if (o->spawn > 0 && tls_url_is_tls(workers_url))
+		return err_set(err, ERR_INVALID,
+			       "--spawn-workers with a tls+tcp:// --workers-url: spawned workers "
+			       "would need a clientAuth certificate; start them apart "
+			       "(docs/scaling.md) or use the default ipc:// link");
 	if (o->spawn > 0) {
 		struct supervisor_opts so = {.count = o->spawn,
 					     .worker_bin = o->worker_bin,

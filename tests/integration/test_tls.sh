@@ -67,6 +67,12 @@ timeout 10 "$B/mnist-frontend" --listen 127.0.0.1:0 --rundir "$d/r1" \
     --workers-url "tls+tcp://127.0.0.1:$wport" --tls-cert "$certs/fe.crt" >"$d/half.log" 2>&1
 check "tls+tcp:// without key and CA is refused" grep -q -- "--tls-key" "$d/half.log"
 
+timeout 10 "$B/mnist-frontend" --listen 127.0.0.1:0 --rundir "$d/r3" --spawn-workers 1 \
+    --workers-url "tls+tcp://127.0.0.1:$(free_port)" --tls-cert "$certs/fe.crt" \
+    --tls-key "$certs/fe.key" --tls-ca "$certs/ca.crt" >"$d/spawn.log" 2>&1
+check "--spawn-workers with tls+tcp:// is refused with the reason" \
+    grep -q "spawned workers would need a clientAuth certificate" "$d/spawn.log"
+
 # --- mutual TLS ----------------------------------------------------------
 p1=$(free_port)
 # shellcheck disable=SC2086
