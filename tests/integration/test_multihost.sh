@@ -166,6 +166,10 @@ good=$(awk '/^status 200 / {print $3}' "$d/chaos")
 errs=$(awk '/^errors / {print $2}' "$d/chaos")
 failed=$(( ${total:-0} - ${good:-0} + ${errs:-0} ))
 echo "# chaos: ${total:-0} requests, ${good:-0} answered 200, $failed failed (non-200 or socket errors)"
+hwm() { awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$1/status" 2>/dev/null; }
+echo "# peak RSS after the load: frontend fe2 $(hwm "$pid_fe2"), worker w1a $(hwm "$pid_w1a"), worker w2 $(hwm "$pid_w2")"
+cpu() { awk '{printf "%.1f s", ($14 + $15) / 100}' "/proc/$1/stat" 2>/dev/null; }
+echo "# CPU so far: frontend fe2 $(cpu "$pid_fe2"), worker w1a $(cpu "$pid_w1a"), worker w2 $(cpu "$pid_w2")"
 check "clients were served throughout the failures" [ "${good:-0}" -gt 100 ]
 # The documented window (docs/scaling.md): at most a few requests that were
 # on fe1's connections when it was SIGKILLed.
