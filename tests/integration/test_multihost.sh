@@ -12,7 +12,8 @@
 #      around it); failed requests are counted and reported
 #   4. fe1 restarted: the surviving workers rejoin it by themselves
 #   5. a third frontend added under the name (on the lb host): the workers
-#      find it within their 5 s lookup, without a restart
+#      find it within their 5 s lookup, without a restart; removed from
+#      the name, they let it go
 . tests/lib.sh
 . tests/integration/ops-lib.sh
 have_frontend || { ok "multihost # SKIP binaries not built"; exit 0; }
@@ -213,3 +214,13 @@ if wait_for 15 sh -c "[ \"\$(ip netns exec mn${id}lb curl -s http://10.77.0.1:80
 else
     not_ok "a frontend added under the name gets both workers (it counts $(workers_on lb))"
 fi
+for h in wh1 wh2; do # in place again (same inode)
+    grep -v '^10.77.0.1 ' "/etc/netns/mn$id$h/hosts" >"$d/hosts.$h"
+    cat "$d/hosts.$h" >"/etc/netns/mn$id$h/hosts"
+done
+if wait_for 15 sh -c "[ \"\$(ip netns exec mn${id}lb curl -s http://10.77.0.1:8000/health | jq -r .workers)\" = 0 ]"; then
+    ok "a frontend removed from the name is let go by the workers"
+else
+    not_ok "a frontend removed from the name is let go (it counts $(workers_on lb))"
+fi
+check_eq "the others keep both workers" "2 2" "$(workers_on fe1) $(workers_on fe2)"
