@@ -14,6 +14,7 @@
 #include "modelver.h"
 #include "nngclose.h"
 #include "proto.h"
+#include "tls.h"
 
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
@@ -72,6 +73,9 @@ struct pinger {
 struct backend {
 	nng_socket sock;
 	nng_listener listener;
+	struct tls_files tls;	    /* for a tls+tcp:// url */
+	bool trusted;		    /* plain tcp:// allowed off loopback */
+	struct tls_watch tls_watch; /* timer thread only */
 	h2o_loop_t *loop;
 	h2o_multithread_queue_t *queue;
 	h2o_multithread_receiver_t receiver;
@@ -370,6 +374,8 @@ static void timer_cb(void *arg)
 
 	if (atomic_load(&b->closing) || nng_aio_result(b->timer) == NNG_ECANCELED)
 		return;
+	if (b->tls.cert) /* a refused worker never becomes a pipe: say so */
+		tls_watch_tick(&b->tls_watch, nng_clock(), "worker");
 	pthread_mutex_lock(&b->mu);
 	nng_time now = nng_clock();
 	/* Only the longest-silent pipe goes in one round. A stopped worker
@@ -418,10 +424,11 @@ static void timer_cb(void *arg)
 /* Listen with the socket file at 0600: only our own user may dial in. */
 static int listen_on(struct backend *b, const char *url, char *err)
 {
-	int rv;
+	int rv, rc;
 
-	if ((rv = nng_listener_create(&b->listener, b->sock, url)) != 0)
-		return err_set(err, ERR_IO, "cannot listen on %s: %s", url, nng_strerror(rv));
+	if ((rc = tls_listen(b->sock, url, &b->tls, b->trusted, &b->listener, err)) != 0)
+		return rc;
+	b->tls_watch = (struct tls_watch){.id = (uint32_t)nng_listener_id(b->listener)};
 	if (strncmp(url, "ipc://", 6) == 0 &&
 	    (rv = nng_listener_set_int(b->listener, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0)
 		return err_set(err, ERR_IO, "cannot make %s private: %s", url, nng_strerror(rv));
@@ -470,6 +477,8 @@ int backend_open(const struct backend_opts *opts, h2o_loop_t *loop, struct backe
 	b->timeout_ms = opts->timeout_ms;
 	b->max_inflight = opts->max_inflight;
 	b->uid = (uint64_t)geteuid();
+	b->tls = (struct tls_files){opts->tls_cert, opts->tls_key, opts->tls_ca};
+	b->trusted = opts->trusted_network;
 	b->silent_ms = (nng_duration)opts->silent_ms;
 	atomic_init(&b->workers, 0);
 	atomic_init(&b->last_ok, 0);

@@ -23,14 +23,17 @@
 
 #include <h2o.h>
 #include <nng/nng.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct backend;
 
 struct backend_opts {
-	const char *url;     /* where workers dial in: ipc://... or tcp://... */
-	int timeout_ms;	     /* per call, from submission to reply */
+	const char *url; /* where workers dial in: ipc://, tcp:// or tls+tcp:// */
+	const char *tls_cert, *tls_key, *tls_ca; /* for tls+tcp:// (tls.h) */
+	bool trusted_network;			 /* allow plain tcp:// off loopback */
+	int timeout_ms;				 /* per call, from submission to reply */
 	int resend_ms;	     /* NNG_OPT_REQ_RESENDTIME, above the longest batch */
 	size_t max_inflight; /* calls at once; more is ERR_UNAVAILABLE */
 	int silent_ms;	     /* a worker pipe with no reply for this long is closed;

@@ -2,6 +2,7 @@
 #include "clock.h"
 #include "err.h"
 #include "framing.h"
+#include "health.h"
 #include "listener.h"
 #include "metrics.h"
 #include "modelver.h"
@@ -55,15 +56,16 @@ static struct http_server *server_of(h2o_req_t *req)
 	return H2O_STRUCT_FROM_MEMBER(struct http_server, rc, respond_ctx_of(req));
 }
 
-static void handle_health(h2o_req_t *req)
+/* /health and /health/ready: ready or 503; /health/live: 200 while we answer. */
+static void handle_health(h2o_req_t *req, bool live_only)
 {
 	struct http_server *srv = server_of(req);
-	long n = backend_workers(srv->backend);
-	int ok = !srv->rc.draining && backend_healthy(srv->backend);
+	struct health h = health_check(srv->backend, srv->rc.draining);
+	bool ok = live_only ? h.live : h.ready;
 
 	respond_json(req, ok ? 200 : 503,
 		     json_pack("{s:s,s:I}", "status", ok ? "ok" : "unavailable", "workers",
-			       (json_int_t)(n > 0 ? n : 0)),
+			       (json_int_t)h.workers),
 		     0);
 }
 
@@ -115,6 +117,7 @@ static int route_request(h2o_handler_t *self, h2o_req_t *req)
 	h2o_iovec_t path = req->path_normalized;
 	const struct static_file *f;
 	const char *why;
+	bool live = false;
 
 	(void)self;
 	if ((why = ambiguous_framing(req)) != NULL) {
@@ -128,9 +131,11 @@ static int route_request(h2o_handler_t *self, h2o_req_t *req)
 			respond_405(req, "POST");
 		else
 			predict_handle(&srv->predictor, req);
-	} else if (h2o_memis(path.base, path.len, H2O_STRLIT("/health"))) {
+	} else if (h2o_memis(path.base, path.len, H2O_STRLIT("/health")) ||
+		   h2o_memis(path.base, path.len, H2O_STRLIT("/health/ready")) ||
+		   (live = h2o_memis(path.base, path.len, H2O_STRLIT("/health/live")))) {
 		if (is_get(req))
-			handle_health(req);
+			handle_health(req, live);
 		else
 			respond_405(req, "GET, HEAD");
 	} else if (h2o_memis(path.base, path.len, H2O_STRLIT("/metrics"))) {

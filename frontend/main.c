@@ -25,6 +25,7 @@
 #include "options.h"
 #include "static.h"
 #include "supervisor.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -220,6 +221,10 @@ static int start(struct app *app, const struct options *o, const char *workers_u
 		 const char *api_url, char *err)
 {
 	struct backend_opts bo = {.url = workers_url,
+				  .tls_cert = o->tls_cert,
+				  .tls_key = o->tls_key,
+				  .tls_ca = o->tls_ca,
+				  .trusted_network = o->trusted_network != 0,
 				  .timeout_ms = (int)o->timeout_ms,
 				  .resend_ms = (int)o->resend_ms,
 				  .max_inflight = o->max_inflight,
@@ -251,6 +256,11 @@ static int start(struct app *app, const struct options *o, const char *workers_u
 		return rc;
 	log_info("HTTP: at most %zu connections, idle timeout %u ms", ho.max_connections,
 		 ho.idle_timeout_ms);
+	if (o->spawn > 0 && tls_url_is_tls(workers_url))
+		return err_set(err, ERR_INVALID,
+			       "--spawn-workers with a tls+tcp:// --workers-url: spawned workers "
+			       "would need a clientAuth certificate; start them apart "
+			       "(docs/scaling.md) or use the default ipc:// link");
 	if (o->spawn > 0) {
 		struct supervisor_opts so = {.count = o->spawn,
 					     .worker_bin = o->worker_bin,

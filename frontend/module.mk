@@ -7,12 +7,12 @@ $(B)/obj/frontend/%.o: CFLAGS += -DH2O_USE_LIBUV=0
 
 FRONTEND_OBJS := $(addprefix $(B)/obj/frontend/,main.o options.o admit.o http.o framing.o respond.o modelver.o \
                  predict.o predict_multi.o fanout.o v2.o v2_codec.o v2_response.o listener.o backend.o broker.o supervisor.o multipart.o \
-                 metrics.o static.o png_encode.o cors.o trace.o) \
-                 $(PROTO_OBJS) $(NNGCLOSE_OBJS)
+                 metrics.o static.o png_encode.o cors.o trace.o health.o) \
+                 $(PROTO_OBJS) $(NNGCLOSE_OBJS) $(TLS_OBJS)
 
 BINS += $(B)/mnist-frontend
 $(B)/mnist-frontend: $(FRONTEND_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(LIB_h2o) $(LIB_nng) $(LIB_msgpack) \
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(LIB_h2o) $(LIB_nng) $(LIB_tls) $(LIB_msgpack) \
 	    $(LIB_jansson) $(LIB_systemd)
 
 TEST_BINS += $(B)/tests/t_multipart $(B)/tests/t_metrics $(B)/tests/t_static $(B)/tests/t_framing \

@@ -13,7 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-enum kind { STR, NUM, SIZE, SPAWN, LEVEL, FORMAT, ORIGINS };
+enum kind { STR, NUM, SIZE, SPAWN, LEVEL, FORMAT, ORIGINS, FLAG };
 
 /* One setting: its flag, its variable (or NULL), how to parse it, its
  * bounds (NUM, SIZE) and where it goes in struct options. */
@@ -49,6 +49,10 @@ static const struct setting settings[] = {
     {"--log-level", "MNIST_LOG_LEVEL", LEVEL, 0, 0, AT(log_level)},
     {"--log-format", "MNIST_LOG_FORMAT", FORMAT, 0, 0, AT(log_format)},
     {"--cors-origins", "MNIST_CORS_ORIGINS", ORIGINS, 0, 0, AT(cors_origins)},
+    {"--tls-cert", "MNIST_TLS_CERT", STR, 0, 0, AT(tls_cert)},
+    {"--tls-key", "MNIST_TLS_KEY", STR, 0, 0, AT(tls_key)},
+    {"--tls-ca", "MNIST_TLS_CA", STR, 0, 0, AT(tls_ca)},
+    {"--trusted-network", "MNIST_TRUSTED_NETWORK", FLAG, 0, 1, AT(trusted_network)},
 };
 
 static void usage(FILE *f)
@@ -58,6 +62,13 @@ static void usage(FILE *f)
 	      "  --rundir DIR           socket directory (default $RUNTIME_DIRECTORY,\n"
 	      "                         else $XDG_RUNTIME_DIR/mnist, else /tmp/mnist-$UID)\n"
 	      "  --workers-url URL      where workers dial in (default ipc://RUNDIR/workers.sock)\n"
+	      "                         or tls+tcp://HOST:PORT across hosts (docs/scaling.md)\n"
+	      "  --tls-cert FILE        certificate for tls+tcp:// (MNIST_TLS_CERT)\n"
+	      "  --tls-key FILE         its private key (MNIST_TLS_KEY)\n"
+	      "  --tls-ca FILE          the CA every worker's certificate must chain to\n"
+	      "                         (MNIST_TLS_CA)\n"
+	      "  --trusted-network      allow plain tcp:// on a non-loopback address\n"
+	      "                         (MNIST_TRUSTED_NETWORK=1)\n"
 	      "  --api-url URL          msgpack broker for local callers (default\n"
 	      "                         ipc://RUNDIR/api.sock)\n"
 	      "  --max-upload SIZE      upload limit, e.g. 10M, at most 1G (MNIST_MAX_UPLOAD,\n"
@@ -137,6 +148,7 @@ static int apply(const struct setting *s, const char *name, const char *v, struc
 			return 0;
 		}
 		/* fall through */
+	case FLAG:
 	case NUM:
 		if (config_parse_ulong(v, (unsigned long)s->min, (unsigned long)s->max, &n) != 0)
 			break;
@@ -198,7 +210,11 @@ int options_parse(int argc, char **argv, struct options *o)
 			usage(stdout);
 			return 1;
 		}
-		if (!(s = find(a)) || i + 1 >= argc) {
+		if ((s = find(a)) && s->kind == FLAG) {
+			*(unsigned long *)((char *)o + s->off) = 1;
+			continue;
+		}
+		if (!s || i + 1 >= argc) {
 			fprintf(stderr, "mnist-frontend: unknown or incomplete option \"%s\"\n", a);
 			usage(stderr);
 			return -1;

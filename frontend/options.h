@@ -26,6 +26,8 @@ struct options {
 	unsigned long max_connections; /* 0: derived from RLIMIT_NOFILE (http.h) */
 	unsigned long idle_timeout_ms;
 	unsigned long worker_silent_ms;
+	const char *tls_cert, *tls_key, *tls_ca; /* worker link over tls+tcp:// */
+	unsigned long trusted_network;		 /* 1: plain tcp:// off loopback */
 };
 
 /* Defaults, then the environment, then argv. Returns 0, 1 (--help was

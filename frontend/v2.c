@@ -2,6 +2,7 @@
 #include "clock.h"
 #include "err.h"
 #include "fanout.h"
+#include "health.h"
 #include "log.h"
 #include "metrics.h"
 #include "modelver.h"
@@ -71,7 +72,7 @@ static bool is_post(h2o_req_t *req)
 
 static bool ready(struct v2_server *v, h2o_req_t *req)
 {
-	return !respond_ctx_of(req)->draining && backend_healthy(v->backend);
+	return health_check(v->backend, respond_ctx_of(req)->draining).ready;
 }
 
 /* ---- metadata --------------------------------------------------------------- */

@@ -13,10 +13,11 @@
 set -eu
 build="gcc libc6-dev make pkg-config libh2o-evloop-dev libnng-dev libmsgpack-dev
  libjansson-dev libopenblas-dev libopenblas0-pthread libpng-dev
- libjpeg62-turbo-dev libsystemd-dev libssl-dev curl ca-certificates"
+ libjpeg62-turbo-dev libsystemd-dev libssl-dev libmbedtls-dev openssl curl
+ ca-certificates"
 test="clang clang-format libclang-rt-14-dev libfuzzer-14-dev valgrind python3-torch
- python3-numpy python3-pil python3-yaml python3-jsonschema imagemagick fonts-dejavu-core wrk prometheus
- chromium systemd jq procps git npm libjpeg-turbo-progs"
+ python3-numpy python3-pil python3-yaml python3-jsonschema imagemagick fonts-dejavu-core wrk
+ prometheus chromium systemd jq procps git npm libjpeg-turbo-progs haproxy iproute2"
 case "${1:-build}" in
 build) want=$build ;;
 test) want="$build $test" ;;

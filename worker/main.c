@@ -12,9 +12,11 @@
  * sends the systemd watchdog keep-alive, only while serve_alive() says every
  * worker thread makes progress.
  */
+#include "clock.h"
 #include "config.h"
 #include "err.h"
 #include "image.h"
+#include "links.h"
 #include "log.h"
 #include "model.h"
 #include "reload.h"
@@ -40,9 +42,13 @@
 #define DECODE_BACKLOG_LIMIT 100000
 #define STOP_TIMEOUT_MS 10000
 #define STRANDED_MS 5000
+#define RESOLVE_MS 5000
 
 struct options {
-	const char *url;
+	const char *urls[LINKS_MAX_URLS];
+	int nurls;
+	struct tls_files tls;
+	bool trusted;
 	const char *rundir;
 	const char *weights;
 	unsigned long max_batch;
@@ -58,7 +64,14 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: mnist-worker [options]\n"
 		"  --connect URL       frontend endpoint to dial (default "
-		"ipc://<rundir>/workers.sock)\n"
+		"ipc://<rundir>/workers.sock);\n"
+		"                      repeat it for several frontends; a host name is dialed at\n"
+		"                      each of its addresses, looked up again every 5 s\n"
+		"  --tls-cert FILE     this worker's certificate for tls+tcp:// ($MNIST_TLS_CERT)\n"
+		"  --tls-key FILE      its private key ($MNIST_TLS_KEY)\n"
+		"  --tls-ca FILE       the CA every frontend's certificate must chain to "
+		"($MNIST_TLS_CA)\n"
+		"  --trusted-network   allow plain tcp:// off loopback ($MNIST_TRUSTED_NETWORK=1)\n"
 		"  --rundir DIR        run directory (default $RUNTIME_DIRECTORY, "
 		"$XDG_RUNTIME_DIR/mnist or /tmp/mnist-$UID)\n"
 		"  --weights PATH      model weights (default $MNIST_WEIGHTS or %s)\n"
@@ -94,6 +107,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"decode-backlog", required_argument, NULL, 'l'},
 	    {"precision", required_argument, NULL, 'p'},
 	    {"log-format", required_argument, NULL, 'f'},
+	    {"tls-cert", required_argument, NULL, 'C'},
+	    {"tls-key", required_argument, NULL, 'K'},
+	    {"tls-ca", required_argument, NULL, 'A'},
+	    {"trusted-network", no_argument, NULL, 'T'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -108,9 +125,24 @@ static int parse_args(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof *o);
 	o->weights = config_env("MNIST_WEIGHTS", CONFIG_DEFAULT_WEIGHTS);
 	o->max_message = DEFAULT_MAX_MESSAGE;
+	o->tls =
+	    (struct tls_files){config_env("MNIST_TLS_CERT", NULL),
+			       config_env("MNIST_TLS_KEY", NULL), config_env("MNIST_TLS_CA", NULL)};
+	o->trusted = !strcmp(config_env("MNIST_TRUSTED_NETWORK", "0"), "1");
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c': o->url = optarg; break;
+		case 'c':
+			if (o->nurls == LINKS_MAX_URLS) {
+				fprintf(stderr, "mnist-worker: at most %d --connect\n",
+					LINKS_MAX_URLS);
+				return -1;
+			}
+			o->urls[o->nurls++] = optarg;
+			break;
+		case 'C': o->tls.cert = optarg; break;
+		case 'K': o->tls.key = optarg; break;
+		case 'A': o->tls.ca = optarg; break;
+		case 'T': o->trusted = true; break;
 		case 'r': o->rundir = optarg; break;
 		case 'w': o->weights = optarg; break;
 		case 'b': batch = optarg; break;
@@ -168,17 +200,18 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* Resolve the URL to dial: the flag, else the run directory's socket. */
+/* The URL to dial: the flag (for logs: the first of them), else the run
+ * directory's socket. */
 static int resolve_url(const struct options *o, char *url, size_t len, char *err)
 {
 	char rundir[PATH_MAX];
 	int rc;
 
-	if (o->url) {
-		if (strlen(o->url) >= len)
-			return err_set(err, ERR_INVALID, "--connect URL too long");
-		memcpy(url, o->url, strlen(o->url) + 1);
-		return 0;
+	if (o->nurls) {
+		int k = snprintf(url, len, "%s%s", o->urls[0], o->nurls > 1 ? " and more" : "");
+		return k < 0 || (size_t)k >= len
+			   ? err_set(err, ERR_INVALID, "--connect URL too long")
+			   : 0;
 	}
 	rc = config_rundir(o->rundir, rundir, sizeof rundir, err);
 	if (rc)
@@ -190,7 +223,8 @@ static int resolve_url(const struct options *o, char *url, size_t len, char *err
  * (serve.h). Every wd_usec/2 meanwhile (when the systemd watchdog is on),
  * send WATCHDOG=1 if every worker thread makes progress; a stuck thread
  * withholds it and systemd restarts the worker. */
-static int wait_for_signal(const sigset_t *set, struct server *srv, uint64_t wd_usec)
+static int wait_for_signal(const sigset_t *set, struct server *srv, struct links *links,
+			   uint64_t wd_usec)
 {
 	uint64_t tick = wd_usec && wd_usec / 2 < 1000000u ? wd_usec / 2 : 1000000u;
 	struct timespec period = {(time_t)(tick / 1000000u), (long)(tick % 1000000u * 1000u)};
@@ -202,6 +236,7 @@ static int wait_for_signal(const sigset_t *set, struct server *srv, uint64_t wd_
 			return sig;
 		if (errno != EAGAIN)
 			continue;
+		links_tick(links, clock_ms(), RESOLVE_MS);
 		if (serve_stranded(srv, STRANDED_MS))
 			return 0;
 		if (!wd_usec)
@@ -216,6 +251,11 @@ static int wait_for_signal(const sigset_t *set, struct server *srv, uint64_t wd_
 	}
 }
 
+static uint64_t quiet_ms(void *srv, uint32_t dialer)
+{
+	return serve_dialer_quiet_ms(srv, dialer);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -226,6 +266,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	struct model *m = NULL;
 	struct server *srv = NULL;
+	struct links *links = NULL;
 	uint64_t wd_usec = 0;
 	int rc;
 
@@ -277,8 +318,17 @@ int main(int argc, char **argv)
 		 url, loaded, model_precision_name(model_precision(m)), what, cfg.max_batch,
 		 cfg.contexts, cfg.decode_threads, o.decode_backlog);
 
+	const char *dial[] = {url};
+	rc = links_open(serve_socket(srv), o.nurls ? o.urls : dial, o.nurls ? o.nurls : 1, &o.tls,
+			o.trusted, quiet_ms, srv, &links, err);
+	if (rc) {
+		log_error("%s", err);
+		serve_stop(srv, STOP_TIMEOUT_MS, &st);
+		model_free(m);
+		return 1;
+	}
 	int sig;
-	while ((sig = wait_for_signal(&set, srv, wd_usec)) == SIGHUP) {
+	while ((sig = wait_for_signal(&set, srv, links, wd_usec)) == SIGHUP) {
 		sd_notify(0, "RELOADING=1");
 		reload_weights(o.weights, &mo, srv, &m);
 		sd_notify(0, "READY=1");
@@ -291,6 +341,7 @@ int main(int argc, char **argv)
 			  "redialing; exiting so that a supervisor starts a fresh worker",
 			  STRANDED_MS / 1000, url);
 	rc = serve_stop(srv, STOP_TIMEOUT_MS, &st);
+	links_free(links);
 	model_free(m);
 	if (!st.socket_stuck)
 		nng_fini(); /* nng's own threads, so leak checkers see a clean exit */

@@ -64,6 +64,8 @@ static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	for (int i = 0; i < SERVE_MAX_PIPES; i++)
 		if (s->pipes[i] == want) {
 			s->pipes[i] = put;
+			s->pipe_dialer[i] = add ? (uint32_t)nng_dialer_id(nng_pipe_dialer(p)) : 0;
+			s->pipe_rx_us[i] = beat_now_us();
 			break;
 		}
 	for (int i = 0; i < SERVE_MAX_PIPES; i++)
@@ -72,6 +74,35 @@ static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	pthread_mutex_unlock(&s->mu);
 	if (!add)
 		log_info("disconnected from %s; redialing", s->cfg.url);
+}
+
+/* nng thread: a message came on pipe p. */
+static void note_rx(struct server *s, nng_pipe p)
+{
+	uint32_t id = nng_pipe_id(p);
+
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < SERVE_MAX_PIPES; i++)
+		if (s->pipes[i] == id && id != 0)
+			s->pipe_rx_us[i] = beat_now_us();
+	pthread_mutex_unlock(&s->mu);
+}
+
+uint64_t serve_dialer_quiet_ms(struct server *s, uint32_t dialer)
+{
+	uint64_t now = beat_now_us(), quiet = 0;
+	bool any = false;
+
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < SERVE_MAX_PIPES; i++) {
+		if (!s->pipes[i] || s->pipe_dialer[i] != dialer)
+			continue;
+		uint64_t q = now > s->pipe_rx_us[i] ? (now - s->pipe_rx_us[i]) / 1000u : 0;
+		quiet = !any || q < quiet ? q : quiet;
+		any = true;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return any ? quiet : UINT64_MAX;
 }
 
 /* ---- slots (nng threads) ------------------------------------------------ */
@@ -227,6 +258,7 @@ static void slot_cb(void *arg)
 	/* Only this callback moves a slot out of SLOT_RECV: no lock needed to
 	 * read it here. */
 	if (sl->state == SLOT_RECV && rv == 0) {
+		note_rx(s, nng_msg_get_pipe(nng_aio_get_msg(sl->aio)));
 		intake(s, sl, nng_aio_get_msg(sl->aio));
 		return;
 	}
@@ -289,11 +321,10 @@ static int open_slots(struct server *s, char *err)
 	return 0;
 }
 
-/* Start every context receiving, then dial. */
+/* Start every context receiving; the caller dials (links.h). */
 static int go(struct server *s, char *err)
 {
-	int rv;
-
+	(void)err;
 	pthread_mutex_lock(&s->mu);
 	for (int i = 0; i < s->nslots; i++) {
 		s->slots[i].state = SLOT_RECV;
@@ -301,12 +332,12 @@ static int go(struct server *s, char *err)
 		nng_ctx_recv(s->slots[i].ctx, s->slots[i].aio);
 	}
 	pthread_mutex_unlock(&s->mu);
-	/* NONBLOCK: no listener yet is fine, the dialer keeps retrying. */
-	rv = nng_dial(s->sock, s->cfg.url, NULL, NNG_FLAG_NONBLOCK);
-	if (rv)
-		return err_set(err, ERR_INVALID, "cannot dial %s: %s", s->cfg.url,
-			       nng_strerror(rv));
 	return 0;
+}
+
+nng_socket serve_socket(const struct server *s)
+{
+	return s->sock;
 }
 
 /* Returns false when libnng could not close the socket: then everything

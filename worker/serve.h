@@ -38,12 +38,14 @@
 #include "image.h"
 #include "model.h"
 
+#include <nng/nng.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct serve_config {
-	const char *url;	 /* ipc://... or tcp://... to dial */
+	const char *url;	 /* the (first) frontend URL, for logs and serve_stranded */
 	int max_batch;		 /* largest batch one forward runs */
 	int contexts;		 /* REP contexts: requests held at once */
 	int decode_threads;	 /* decode pool size, at least 1 */
@@ -66,8 +68,9 @@ struct serve_stats {
 
 struct server; /* opaque */
 
-/* Open the socket, start dialing (non-blocking: a missing listener is retried
- * every 20-300 ms), start the decode pool and the compute thread. */
+/* Open the socket, start the decode pool and the compute thread, and start
+ * receiving. The caller then dials the frontends on serve_socket() (links.h;
+ * a missing listener is retried every 20-300 ms). */
 int serve_start(const struct serve_config *cfg, struct model *m, struct server **out, char *err);
 
 /* Reload: hand the compute thread a new model m (loaded and checked by the
@@ -80,6 +83,9 @@ int serve_start(const struct serve_config *cfg, struct model *m, struct server *
  * Call from one thread at a time (main). */
 int serve_swap_model(struct server *s, struct model *m, struct model **old, int timeout_ms);
 
+/* The REP socket, for dialing (valid until serve_stop). */
+nng_socket serve_socket(const struct server *s);
+
 /* Whether every worker thread is making progress (see Liveness above). */
 bool serve_alive(struct server *s);
 
@@ -89,6 +95,12 @@ bool serve_alive(struct server *s);
  * middle of a reply unable to remove the pipe, and so to redial, for
  * good). Only a new process recovers; tcp:// is never judged stranded. */
 bool serve_stranded(struct server *s, int stranded_ms);
+
+/* Milliseconds since anything arrived on the open connections of nng
+ * dialer `dialer` (the most recent of them), UINT64_MAX when it has none. A frontend
+ * pings every connection at least every ~1.2 s, so a long quiet means a dead
+ * connection that nng has not noticed. Any thread. */
+uint64_t serve_dialer_quiet_ms(struct server *s, uint32_t dialer);
 
 /* Stop receiving, answer every request already received, wait up to
  * timeout_ms for that, then close the socket and free the server. Returns 0,

@@ -30,7 +30,8 @@
 /* A thread is stuck after this long without progress (beat.h). */
 #define SERVE_STALL_US 1000000u
 #define SERVE_MAX_JOB_US 30000000u
-#define SERVE_MAX_PIPES 16
+#define SERVE_MAX_PIPES                                                                            \
+	64 /* above LINKS_MAX_DIALERS: a pipe may linger while its redial connects */
 /* A large image that waited this long for a decode thread is answered
  * `unavailable` rather than decoded late. */
 #define SERVE_MAX_WAIT_US 500000u
@@ -86,8 +87,10 @@ struct server {
 	int heavy_running; /* decode threads inside a heavy decode */
 	int active;	   /* slots not idle */
 	bool stopping, quit;
-	uint32_t pipes[SERVE_MAX_PIPES]; /* open pipe ids, 0 = free */
-	uint64_t down_since_us;		 /* last pipe removed and none since, or 0 */
+	uint32_t pipes[SERVE_MAX_PIPES];       /* open pipe ids, 0 = free */
+	uint32_t pipe_dialer[SERVE_MAX_PIPES]; /* the dialer of each open pipe */
+	uint64_t pipe_rx_us[SERVE_MAX_PIPES];  /* last message received on it */
+	uint64_t down_since_us;		       /* last pipe removed and none since, or 0 */
 	struct serve_stats stats;
 
 	/* threads (work.c) */

@@ -52,6 +52,12 @@ else
 fi
 size=$(podman image inspect --format '{{.Size}}' "$img")
 echo "# image size: $((size / 1000000)) MB ($size bytes)"
+base=$(podman image inspect --format '{{.Size}}' debian:bookworm-slim 2>/dev/null || echo 0)
+[ "$base" -gt 0 ] && echo "# over debian:bookworm-slim: $(( (size - base) / 1000000 )) MB"
+check "the runtime image carries no curl" podman run --rm --network=host --entrypoint /bin/sh "$img" \
+    -c '! command -v curl && ! ls /usr/lib/x86_64-linux-gnu/libcurl* 2>/dev/null'
+check "every shared library of the binaries is in the image" podman run --rm --network=host \
+    --entrypoint /bin/sh "$img" -c '! ldd /usr/local/bin/mnist-* | grep -q "not found"' 
 check_eq "image user" appuser "$(podman image inspect --format '{{.Config.User}}' "$img")"
 check "image exposes 8000" sh -c "podman image inspect --format '{{json .Config.ExposedPorts}}' $img | grep -q 8000/tcp"
 hc=$(podman image inspect --format '{{json .Config.Healthcheck}}' "$img")
