@@ -38,20 +38,37 @@ static int finish(msgpack_sbuffer *sb, int failed, uint8_t **buf, size_t *len)
 int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *len)
 {
 	msgpack_sbuffer sb;
+	int rc;
+
+	*buf = NULL;
+	*len = 0;
+	msgpack_sbuffer_init(&sb);
+	if ((rc = proto_pack_request_with(req, msgpack_sbuffer_write, &sb)) == ERR_INVALID) {
+		msgpack_sbuffer_destroy(&sb);
+		return rc;
+	}
+	return finish(&sb, rc != 0, buf, len);
+}
+
+size_t proto_request_bound(const struct proto_request *req)
+{
+	/* The map, its keys and scalars fit in 64 bytes; bin headers are 5. */
+	return 64 + (req->ping ? 0 : req->pixels ? req->pixels_len : req->image_len);
+}
+
+int proto_pack_request_with(const struct proto_request *req, proto_write_fn write, void *data)
+{
 	msgpack_packer pk;
 	int f = 0;
 	bool pixels = !req->ping && req->pixels;
 
-	*buf = NULL;
-	*len = 0;
 	if (!req->ping && !!req->image == !!req->pixels)
 		return ERR_INVALID;
 	if (pixels &&
 	    (req->width == 0 || req->height == 0 || req->width > PROTO_MAX_SIDE ||
 	     req->height > PROTO_MAX_SIDE || req->pixels_len != (size_t)req->width * req->height))
 		return ERR_INVALID;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_packer_init(&pk, data, write);
 	f |= msgpack_pack_map(&pk, 1 + (pixels ? 3 : 1) + req->probs + req->explain);
 	f |= pack_key(&pk, "v") | msgpack_pack_uint32(&pk, PROTO_VERSION);
 	if (req->ping) {
@@ -69,7 +86,7 @@ int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *l
 		f |= pack_key(&pk, "probs") | msgpack_pack_true(&pk);
 	if (req->explain)
 		f |= pack_key(&pk, "explain") | msgpack_pack_true(&pk);
-	return finish(&sb, f, buf, len);
+	return f ? ERR_NOMEM : 0;
 }
 
 /* worker, batch and infer_us are sent only when known (non-zero). */
@@ -93,12 +110,24 @@ static size_t stats_count(const struct proto_reply *rep)
 int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len)
 {
 	msgpack_sbuffer sb;
+	int rc;
+
+	*buf = NULL;
+	*len = 0;
+	msgpack_sbuffer_init(&sb);
+	if ((rc = proto_pack_reply_with(rep, msgpack_sbuffer_write, &sb)) == ERR_INVALID) {
+		msgpack_sbuffer_destroy(&sb);
+		return rc;
+	}
+	return finish(&sb, rc != 0, buf, len);
+}
+
+int proto_pack_reply_with(const struct proto_reply *rep, proto_write_fn write, void *data)
+{
 	msgpack_packer pk;
 	int f = 0;
 	size_t n = 2 + stats_count(rep);
 
-	*buf = NULL;
-	*len = 0;
 	if (rep->ok && !rep->pong && (rep->digit < 0 || rep->digit > 9))
 		return ERR_INVALID;
 	if (!rep->ok)
@@ -107,8 +136,7 @@ int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len)
 		n += 1;
 	else
 		n += 2 + rep->has_probs + rep->has_input;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_packer_init(&pk, data, write);
 	f |= msgpack_pack_map(&pk, n);
 	f |= pack_key(&pk, "v") | msgpack_pack_uint32(&pk, PROTO_VERSION);
 	f |= pack_key(&pk, "ok") | (rep->ok ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk));
@@ -134,7 +162,7 @@ int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len)
 			     msgpack_pack_bin_with_body(&pk, rep->input, sizeof rep->input);
 	}
 	f |= pack_stats(&pk, rep);
-	return finish(&sb, f, buf, len);
+	return f ? ERR_NOMEM : 0;
 }
 
 void proto_reply_error(struct proto_reply *rep, int code, const char *msg)
