@@ -12,8 +12,10 @@
 # multipart, 318 bytes: $PATH_FE_REQUESTS to the frontend, $PATH_W_REQUESTS
 # to the slow worker), dumps, then counts an idle interval as long as the
 # requests took (pings, timers) and subtracts it. Prints per request: the
-# frontend's instructions, the worker's outside model_forward() (and of those
-# img_to_mnist(): decode + normalise), and the functions that cost most.
+# frontend's instructions; the worker's in img_to_mnist() (decode +
+# normalise), in model_forward() and the rest (approximate: under valgrind a
+# request takes seconds, so the pings and timers of those seconds weigh on
+# it); and the functions that cost most.
 BUILD=$1
 LABEL=${2:-$1}
 W=${WEIGHTS:-weights/model.safetensors}
@@ -105,21 +107,23 @@ per() { awk -v a="$1" -v i="${2:-0}" -v n="$3" 'BEGIN { printf "%.0f", (a - i) /
 fe_ir=$(per "$(total "$d/fe.req")" "$(total "$d/fe.idle")" "$NFE")
 model=$(incl ':model_forward ' "$d/w.req")
 img=$(incl ':img_to_mnist ' "$d/w.req")
-w_all=$(per "$(total "$d/w.req")" "$(total "$d/w.idle")" "$NW")
-w_out=$(per "$(total "$d/w.req")" "$(awk -v m="${model:-0}" -v i="$(total "$d/w.idle")" 'BEGIN { printf "%.0f", m + i }')" "$NW")
-echo "$LABEL: frontend $fe_ir instructions/request; worker $w_out outside the model (of which \
-decode + normalise $(per "${img:-0}" 0 "$NW")), model $(per "${model:-0}" 0 "$NW") (fp32), \
-idle intervals subtracted (callgrind: $NFE requests to the frontend, $NW to the worker)"
-# top FILE N: the 10 costliest functions by self cost, per request; the
-# thread roots (clone, start_thread, main's callers, nng's thread entry),
-# which callgrind_annotate lists with their threads' whole cost, are left out.
+w_rest=$(per "$(total "$d/w.req")" "$(awk -v m="${model:-0}" -v g="${img:-0}" -v i="$(total "$d/w.idle")" \
+    'BEGIN { printf "%.0f", m + g + i }')" "$NW")
+echo "$LABEL: frontend $fe_ir instructions/request (idle interval subtracted); worker: \
+decode + normalise (img_to_mnist) $(per "${img:-0}" 0 "$NW"), model (fp32, model_forward) \
+$(per "${model:-0}" 0 "$NW"), the rest (protocol, nng, threads; an equal idle interval \
+subtracted, approximate) $w_rest (callgrind: $NFE requests to the frontend, $NW to the worker)"
+# top FILE N: the 10 costliest functions by self cost per request, leaving
+# out the model (kern_*, model_*) and the thread roots (clone, start_thread,
+# main's callers, nng's thread entries), which callgrind_annotate lists with
+# their threads' whole cost.
 top() {
     callgrind_annotate --inclusive=no --threshold=100 "$1" 2>/dev/null | awk -v n="$2" '
         !/^ *[0-9,]+ +\(/ || /PROGRAM TOTALS/ { next }
         { c = $1; gsub(",", "", c) }
         /clone|start_thread|below main|libc_start/ { root[c] = 1; next }
-        c in root { next }
-        { $1 = ""; $2 = ""; sub(/^ +/, ""); sub(/ \[.*\]$/, "")
+        c in root || /:kern_|:model_/ { next }
+        { sub(/^ *[0-9,]+ +\( *[0-9.]+%\) +/, ""); sub(/ \[.*\]$/, "")
           printf "    %9.0f  %s\n", c / n, $0; if (++k == 10) exit }'
 }
 echo "  frontend, instructions/request by function (self, idle not subtracted):"

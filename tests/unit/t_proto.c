@@ -347,8 +347,8 @@ static int sink_write(void *data, const char *buf, size_t len)
 static void check_request_with(const struct proto_request *req, const char *name)
 {
 	struct sink k = {.cap = sizeof k.buf};
-	uint8_t *buf;
-	size_t len;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	int rc = proto_pack_request_with(req, sink_write, &k);
 	CHECK(rc == 0 && proto_pack_request(req, &buf, &len) == 0 && len == k.len &&
 		  memcmp(buf, k.buf, len) == 0 && len <= proto_request_bound(req),
@@ -378,8 +378,8 @@ static void test_pack_with(void)
 
 	struct proto_reply rep = {.ok = true, .digit = 7, .confidence = 0.5f, .has_probs = true,
 				  .has_input = true, .worker = 42, .batch = 3, .infer_us = 99};
-	uint8_t *buf;
-	size_t len;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	int rc = proto_pack_reply_with(&rep, sink_write, &k);
 	CHECK(rc == 0 && proto_pack_reply(&rep, &buf, &len) == 0 && len == k.len &&
 		  memcmp(buf, k.buf, len) == 0,
