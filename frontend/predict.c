@@ -96,6 +96,24 @@ static double round4(float x)
  * leading zeros. Writes at most 32 bytes; returns the length. */
 static size_t put_real(char *out, double v)
 {
+	double k = v * 1e4;
+	/* The common case without printf (a third of this file's instructions
+	 * per request): a probability rounded to 4 decimals, "%.4g" of which is
+	 * "0." and its 4 digits without trailing zeros, or "0" / "1". */
+	if (k >= 0 && k <= 1e4 && k == (double)(int)k && (double)(int)k / 1e4 == v) {
+		int d = (int)k, len = 6;
+		if (d == 0 || d == 10000) {
+			memcpy(out, d ? "1.0" : "0.0", 4);
+			return 3;
+		}
+		memcpy(out, "0.", 2);
+		for (int i = 5; i >= 2; i--, d /= 10)
+			out[i] = (char)('0' + d % 10);
+		while (out[len - 1] == '0')
+			len--;
+		out[len] = '\0';
+		return (size_t)len;
+	}
 	size_t n = (size_t)snprintf(out, 32, "%.4g", v);
 	char *start = strchr(out, 'e'), *end;
 
@@ -138,7 +156,9 @@ static int prediction_text(h2o_req_t *req, const struct proto_reply *rep, bool p
 		return -1;
 	cap = 64 + 11 * 33 + (input ? 20 + h2o_base64_encode_capacity(png_len) : 0);
 	t = h2o_mem_alloc_pool(&req->pool, cap);
-	n = (size_t)snprintf(t, cap, "{\"digit\":%d,\"confidence\":", rep->digit);
+	n = sizeof "{\"digit\":0,\"confidence\":" - 1; /* digit is 0..9 (proto.h) */
+	memcpy(t, "{\"digit\":0,\"confidence\":", n);
+	t[9] = (char)('0' + rep->digit);
 	n += put_real(t + n, round4(rep->confidence));
 	if (input) {
 		n += (size_t)snprintf(t + n, cap - n, ",\"model_input\":\"");
