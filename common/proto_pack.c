@@ -35,7 +35,10 @@ static int finish(msgpack_sbuffer *sb, int failed, uint8_t **buf, size_t *len)
 	return 0;
 }
 
-int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *len)
+/* One of the *_with packers below into a malloc'd buffer. */
+typedef int (*pack_fn)(const void *obj, proto_write_fn write, void *data);
+
+static int pack_to_buffer(pack_fn pack, const void *obj, uint8_t **buf, size_t *len)
 {
 	msgpack_sbuffer sb;
 	int rc;
@@ -43,11 +46,26 @@ int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *l
 	*buf = NULL;
 	*len = 0;
 	msgpack_sbuffer_init(&sb);
-	if ((rc = proto_pack_request_with(req, msgpack_sbuffer_write, &sb)) == ERR_INVALID) {
+	if ((rc = pack(obj, msgpack_sbuffer_write, &sb)) == ERR_INVALID) {
 		msgpack_sbuffer_destroy(&sb);
 		return rc;
 	}
 	return finish(&sb, rc != 0, buf, len);
+}
+
+static int pack_request(const void *req, proto_write_fn write, void *data)
+{
+	return proto_pack_request_with(req, write, data);
+}
+
+static int pack_reply(const void *rep, proto_write_fn write, void *data)
+{
+	return proto_pack_reply_with(rep, write, data);
+}
+
+int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *len)
+{
+	return pack_to_buffer(pack_request, req, buf, len);
 }
 
 size_t proto_request_bound(const struct proto_request *req)
@@ -109,17 +127,7 @@ static size_t stats_count(const struct proto_reply *rep)
 
 int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len)
 {
-	msgpack_sbuffer sb;
-	int rc;
-
-	*buf = NULL;
-	*len = 0;
-	msgpack_sbuffer_init(&sb);
-	if ((rc = proto_pack_reply_with(rep, msgpack_sbuffer_write, &sb)) == ERR_INVALID) {
-		msgpack_sbuffer_destroy(&sb);
-		return rc;
-	}
-	return finish(&sb, rc != 0, buf, len);
+	return pack_to_buffer(pack_reply, rep, buf, len);
 }
 
 int proto_pack_reply_with(const struct proto_reply *rep, proto_write_fn write, void *data)
