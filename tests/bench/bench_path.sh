@@ -10,12 +10,13 @@
 # few warm-up requests, zeroes the counters, posts N requests one after
 # another over a keep-alive connection (saved_images/img_0_label_6.png as
 # multipart, 318 bytes: $PATH_FE_REQUESTS to the frontend, $PATH_W_REQUESTS
-# to the slow worker), dumps, then counts an idle interval as long as the
-# requests took (pings, timers) and subtracts it. Prints per request: the
-# frontend's instructions; the worker's in img_to_mnist() (decode +
-# normalise), in model_forward() and the rest (approximate: under valgrind a
-# request takes seconds, so the pings and timers of those seconds weigh on
-# it); and the functions that cost most.
+# to the slow worker) and dumps; for the frontend it then counts an idle
+# interval as long as the requests took (pings, timers) and subtracts it.
+# Prints per request: the frontend's instructions; the worker's in
+# img_to_mnist() (decode + normalise), in model_forward() and the rest, an
+# upper bound (under valgrind a worker's request takes seconds, and the pings
+# answered meanwhile count with it; an idle interval is no fair subtrahend,
+# as the busy worker answers fewer pings); and the functions that cost most.
 BUILD=$1
 LABEL=${2:-$1}
 W=${WEIGHTS:-weights/model.safetensors}
@@ -87,10 +88,12 @@ run() {
     callgrind_control -d "$target" >/dev/null
     secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
     mv "$d"/cg.out.1 "$d/$which.req"
-    callgrind_control -z "$target" >/dev/null
-    sleep "$secs"
-    callgrind_control -d "$target" >/dev/null
-    mv "$d"/cg.out.2 "$d/$which.idle"
+    if [ "$which" = fe ]; then
+        callgrind_control -z "$target" >/dev/null
+        sleep "$secs"
+        callgrind_control -d "$target" >/dev/null
+        mv "$d"/cg.out.2 "$d/$which.idle"
+    fi
     kill -TERM "$fe" "$w"
     wait "$fe" "$w" 2>/dev/null
     pids=
@@ -107,12 +110,12 @@ per() { awk -v a="$1" -v i="${2:-0}" -v n="$3" 'BEGIN { printf "%.0f", (a - i) /
 fe_ir=$(per "$(total "$d/fe.req")" "$(total "$d/fe.idle")" "$NFE")
 model=$(incl ':model_forward ' "$d/w.req")
 img=$(incl ':img_to_mnist ' "$d/w.req")
-w_rest=$(per "$(total "$d/w.req")" "$(awk -v m="${model:-0}" -v g="${img:-0}" -v i="$(total "$d/w.idle")" \
-    'BEGIN { printf "%.0f", m + g + i }')" "$NW")
+w_rest=$(per "$(total "$d/w.req")" "$(awk -v m="${model:-0}" -v g="${img:-0}" \
+    'BEGIN { printf "%.0f", m + g }')" "$NW")
 echo "$LABEL: frontend $fe_ir instructions/request (idle interval subtracted); worker: \
 decode + normalise (img_to_mnist) $(per "${img:-0}" 0 "$NW"), model (fp32, model_forward) \
-$(per "${model:-0}" 0 "$NW"), the rest (protocol, nng, threads; an equal idle interval \
-subtracted, approximate) $w_rest (callgrind: $NFE requests to the frontend, $NW to the worker)"
+$(per "${model:-0}" 0 "$NW"), the rest (protocol, nng, threads, and the pings of those \
+seconds: an upper bound) $w_rest (callgrind: $NFE requests to the frontend, $NW to the worker)"
 # top FILE N: the 10 costliest functions by self cost per request, leaving
 # out the model (kern_*, model_*) and the thread roots (clone, start_thread,
 # main's callers, nng's thread entries), which callgrind_annotate lists with
