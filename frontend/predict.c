@@ -138,19 +138,18 @@ static size_t put_real(char *out, double v)
  * ?explain=true: the worker's 28x28 input as a base64 PNG, probabilities
  * for ?probs=true; reals rounded to 4 decimals). -1: out of memory, or a
  * value JSON cannot hold. */
-static int prediction_text(h2o_req_t *req, const struct proto_reply *rep, bool probs,
-			   bool explain, h2o_iovec_t *out)
+static int prediction_text(h2o_req_t *req, const struct proto_reply *rep, bool probs, bool explain,
+			   h2o_iovec_t *out)
 {
 	bool input = explain && rep->has_input, all = probs && rep->has_probs;
 	uint8_t *png = NULL;
 	size_t png_len = 0, cap, n;
 	char *t;
 
-	if (!isfinite(rep->confidence) || (all && !isfinite(rep->probs[0] + rep->probs[1] +
-							     rep->probs[2] + rep->probs[3] +
-							     rep->probs[4] + rep->probs[5] +
-							     rep->probs[6] + rep->probs[7] +
-							     rep->probs[8] + rep->probs[9])))
+	if (!isfinite(rep->confidence) ||
+	    (all && !isfinite(rep->probs[0] + rep->probs[1] + rep->probs[2] + rep->probs[3] +
+			      rep->probs[4] + rep->probs[5] + rep->probs[6] + rep->probs[7] +
+			      rep->probs[8] + rep->probs[9])))
 		return -1;
 	if (input && png_encode_gray(rep->input, 28, 28, &png, &png_len) != 0)
 		return -1;

@@ -237,7 +237,8 @@ static void bench_vnni_peak(void)
 			double t = now(), c = clock_s(CLOCK_THREAD_CPUTIME_ID);
 			sink += isa ? dp_avx512(iters) : dp_avxvnni(iters);
 			double ops = 2.0 * 4 * lanes * 12 * (double)iters / 1e9;
-			double g = ops / (now() - t), gc = ops / (clock_s(CLOCK_THREAD_CPUTIME_ID) - c);
+			double g = ops / (now() - t),
+			       gc = ops / (clock_s(CLOCK_THREAD_CPUTIME_ID) - c);
 			best = g > best ? g : best;
 			best_cpu = gc > best_cpu ? gc : best_cpu;
 		}
@@ -260,7 +261,8 @@ static void bench_fma_peak(void)
 			double t = now(), c = clock_s(CLOCK_THREAD_CPUTIME_ID);
 			sink += isa ? fma_avx512(iters) : fma_avx2(iters);
 			double flop = 2.0 * lanes * 12 * (double)iters / 1e9;
-			double g = flop / (now() - t), gc = flop / (clock_s(CLOCK_THREAD_CPUTIME_ID) - c);
+			double g = flop / (now() - t),
+			       gc = flop / (clock_s(CLOCK_THREAD_CPUTIME_ID) - c);
 			best = g > best ? g : best;
 			best_cpu = gc > best_cpu ? gc : best_cpu;
 		}

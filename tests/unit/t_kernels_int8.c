@@ -222,12 +222,15 @@ static void test_attention(int t, int d, int heads, const char *isa)
 {
 	size_t n = (size_t)t * 3 * d;
 	float *qkv = malloc(n * sizeof *qkv), *out = malloc((size_t)t * d * sizeof *out);
-	float *ref = malloc((size_t)t * d * sizeof *ref), *f32 = malloc((size_t)t * d * sizeof *f32);
-	void *scratch = aligned_alloc(64, (kern_q_attention_scratch(t, d, heads) + 63) & ~(size_t)63);
+	float *ref = malloc((size_t)t * d * sizeof *ref),
+	      *f32 = malloc((size_t)t * d * sizeof *f32);
+	void *scratch =
+	    aligned_alloc(64, (kern_q_attention_scratch(t, d, heads) + 63) & ~(size_t)63);
 	float vmax = 0;
 	for (size_t i = 0; i < n; i++) {
 		qkv[i] = frand(-2.5f, 2.5f);
-		vmax = (i % (3 * d)) >= (size_t)2 * d && fabsf(qkv[i]) > vmax ? fabsf(qkv[i]) : vmax;
+		vmax =
+		    (i % (3 * d)) >= (size_t)2 * d && fabsf(qkv[i]) > vmax ? fabsf(qkv[i]) : vmax;
 	}
 	int bf = kern_q_attention_bf16();
 	ref_attention(qkv, t, d, heads, bf, ref);
@@ -246,7 +249,8 @@ static void test_attention(int t, int d, int heads, const char *isa)
 	int path_ok = bf ? moved > 1e-4f : memcmp(out, f32, cnt * sizeof *out) == 0;
 	CHECK(worst <= vmax / 256.0f && close * 100 >= cnt * 99 && path_ok,
 	      "%s attention (%s) t=%d d=%d heads=%d: max |diff| %.2e, %.1f%% within 1e-5", isa,
-	      bf ? "bf16" : "fp32", t, d, heads, (double)worst, 100.0 * (double)close / (double)cnt);
+	      bf ? "bf16" : "fp32", t, d, heads, (double)worst,
+	      100.0 * (double)close / (double)cnt);
 	free(qkv), free(out), free(ref), free(f32), free(scratch);
 }
 

@@ -352,8 +352,8 @@ static void check_request_with(const struct proto_request *req, const char *name
 	int rc = proto_pack_request_with(req, sink_write, &k);
 	CHECK(rc == 0 && proto_pack_request(req, &buf, &len) == 0 && len == k.len &&
 		  memcmp(buf, k.buf, len) == 0 && len <= proto_request_bound(req),
-	      "%s: packed through the callback = proto_pack_request, %zu <= bound %zu", name,
-	      k.len, proto_request_bound(req));
+	      "%s: packed through the callback = proto_pack_request, %zu <= bound %zu", name, k.len,
+	      proto_request_bound(req));
 	free(buf);
 	struct sink small = {.cap = k.len - 1};
 	CHECK(proto_pack_request_with(req, sink_write, &small) == ERR_NOMEM,
@@ -363,11 +363,11 @@ static void check_request_with(const struct proto_request *req, const char *name
 static void test_pack_with(void)
 {
 	static uint8_t img[5000], pixels[12 * 10];
-	struct proto_request req = {.image = img, .image_len = sizeof img, .probs = true,
-				    .explain = true};
+	struct proto_request req = {
+	    .image = img, .image_len = sizeof img, .probs = true, .explain = true};
 	check_request_with(&req, "image request");
-	req = (struct proto_request){.pixels = pixels, .pixels_len = sizeof pixels, .width = 12,
-				     .height = 10};
+	req = (struct proto_request){
+	    .pixels = pixels, .pixels_len = sizeof pixels, .width = 12, .height = 10};
 	check_request_with(&req, "pixels request");
 	req = (struct proto_request){.ping = true};
 	check_request_with(&req, "ping");
@@ -376,8 +376,14 @@ static void test_pack_with(void)
 	CHECK(proto_pack_request_with(&req, sink_write, &k) == ERR_INVALID && k.writes == 0,
 	      "request with neither image nor pixels: ERR_INVALID, nothing written");
 
-	struct proto_reply rep = {.ok = true, .digit = 7, .confidence = 0.5f, .has_probs = true,
-				  .has_input = true, .worker = 42, .batch = 3, .infer_us = 99};
+	struct proto_reply rep = {.ok = true,
+				  .digit = 7,
+				  .confidence = 0.5f,
+				  .has_probs = true,
+				  .has_input = true,
+				  .worker = 42,
+				  .batch = 3,
+				  .infer_us = 99};
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int rc = proto_pack_reply_with(&rep, sink_write, &k);

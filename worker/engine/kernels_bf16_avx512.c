@@ -45,8 +45,8 @@ ALWAYS_INLINE __m512i bf16_low(__m512 x)
 /* Rows 0..R of one head: the scores sum over the dw pairs of qb[r] . kt[.][j],
  * then their softmax over keys 0..t, in registers; the probabilities go
  * into pb[r] as bf16 pairs (keys t.. get 0). */
-ALWAYS_INLINE void bf_scores(const uint32_t *qb, int dw, const uint32_t *kt, int t,
-			     uint32_t *pb, const int R)
+ALWAYS_INLINE void bf_scores(const uint32_t *qb, int dw, const uint32_t *kt, int t, uint32_t *pb,
+			     const int R)
 {
 	__m512 acc[SC_R][ATT_NT];
 	for (int r = 0; r < R; r++)
@@ -55,7 +55,8 @@ ALWAYS_INLINE void bf_scores(const uint32_t *qb, int dw, const uint32_t *kt, int
 	for (int e = 0; e < dw; e++) {
 		__m512i kv[ATT_NT];
 		for (int v = 0; v < ATT_NT; v++)
-			kv[v] = _mm512_loadu_si512((const void *)(kt + (size_t)e * ATT_TMAX + v * 16));
+			kv[v] =
+			    _mm512_loadu_si512((const void *)(kt + (size_t)e * ATT_TMAX + v * 16));
 		for (int r = 0; r < R; r++) {
 			__m512i a = _mm512_set1_epi32((int)qb[(size_t)r * dw + e]);
 			for (int v = 0; v < ATT_NT; v++)
@@ -78,8 +79,9 @@ ALWAYS_INLINE void bf_scores(const uint32_t *qb, int dw, const uint32_t *kt, int
 		}
 		__m512 inv = vset1(1.0f / _mm512_reduce_add_ps(sum));
 		for (int v = 0; v < ATT_NT; v += 2)
-			_mm512_storeu_si512((void *)(pb + (size_t)r * TP2 + v * 8),
-					    bf16_pairs(vmul(acc[r][v], inv), vmul(acc[r][v + 1], inv)));
+			_mm512_storeu_si512(
+			    (void *)(pb + (size_t)r * TP2 + v * 8),
+			    bf16_pairs(vmul(acc[r][v], inv), vmul(acc[r][v + 1], inv)));
 	}
 }
 
@@ -182,8 +184,9 @@ static void pack_head(const float *q, int ld, int t, int dh, float scale, uint32
 	for (int i = 0; i < t; i++)
 		for (int c = 0; c < dh; c += 32) {
 			const float *qi = q + (size_t)i * ld + c;
-			_mm512_storeu_si512((void *)(qb + (size_t)i * dw + c / 2),
-					    bf16_pairs(vmul(vload(qi), sc), vmul(vload(qi + 16), sc)));
+			_mm512_storeu_si512(
+			    (void *)(qb + (size_t)i * dw + c / 2),
+			    bf16_pairs(vmul(vload(qi), sc), vmul(vload(qi + 16), sc)));
 		}
 	for (int j0 = 0; j0 < t; j0 += 16)
 		for (int c = 0; c < dh; c += 32) {
