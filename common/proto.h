@@ -92,6 +92,16 @@ struct proto_reply {
 int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *len);
 int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len);
 
+/* The same bytes handed to write(data, bytes, n) piece by piece (msgpack's
+ * write callback: 0 on success), e.g. appended straight to an nng message,
+ * so a large image is copied once. ERR_INVALID as above, ERR_NOMEM when a
+ * write failed. proto_request_bound() is the packed size or more: the
+ * capacity to reserve (a message that outgrew it would only be regrown). */
+typedef int (*proto_write_fn)(void *data, const char *buf, size_t len);
+int proto_pack_request_with(const struct proto_request *req, proto_write_fn write, void *data);
+int proto_pack_reply_with(const struct proto_reply *rep, proto_write_fn write, void *data);
+size_t proto_request_bound(const struct proto_request *req);
+
 int proto_parse_request(const uint8_t *buf, size_t len, struct proto_request *req, char *err);
 int proto_parse_reply(const uint8_t *buf, size_t len, struct proto_reply *rep, char *err);
 

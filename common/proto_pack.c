@@ -54,22 +54,61 @@ static int payload_kind(const struct proto_request *req)
 	return 1;
 }
 
-int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *len)
+/* One of the *_with packers below into a malloc'd buffer. */
+typedef int (*pack_fn)(const void *obj, proto_write_fn write, void *data);
+
+static int pack_to_buffer(pack_fn pack, const void *obj, uint8_t **buf, size_t *len)
 {
 	msgpack_sbuffer sb;
+	int rc;
+
+	*buf = NULL;
+	*len = 0;
+	msgpack_sbuffer_init(&sb);
+	if ((rc = pack(obj, msgpack_sbuffer_write, &sb)) == ERR_INVALID) {
+		msgpack_sbuffer_destroy(&sb);
+		return rc;
+	}
+	return finish(&sb, rc != 0, buf, len);
+}
+
+static int pack_request(const void *req, proto_write_fn write, void *data)
+{
+	return proto_pack_request_with(req, write, data);
+}
+
+static int pack_reply(const void *rep, proto_write_fn write, void *data)
+{
+	return proto_pack_reply_with(rep, write, data);
+}
+
+int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *len)
+{
+	return pack_to_buffer(pack_request, req, buf, len);
+}
+
+size_t proto_request_bound(const struct proto_request *req)
+{
+	/* The map, its keys and scalars fit in 64 bytes; bin headers are 5. */
+	return 64 + (req->ping ? 0
+			: req->pixels ? req->pixels_len
+			: req->input  ? req->input_len
+				      : req->image_len) +
+	       (req->id ? 8 + req->id_len : 0) + (req->traceparent ? 16 + req->traceparent_len : 0);
+}
+
+int proto_pack_request_with(const struct proto_request *req, proto_write_fn write, void *data)
+{
 	msgpack_packer pk;
 	int f = 0;
 	int kind = req->ping ? 0 : payload_kind(req);
 
-	*buf = NULL;
-	*len = 0;
 	if (kind < 0)
 		return ERR_INVALID;
 	if ((req->id && !reqid_valid(req->id, req->id_len)) ||
 	    (req->traceparent && !traceparent_valid(req->traceparent, req->traceparent_len)))
 		return ERR_INVALID;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_packer_init(&pk, data, write);
 	f |= msgpack_pack_map(&pk, 1 + (!req->ping && kind == 1 ? 3 : 1) + req->probs + req->explain +
 				       (req->id != NULL) + (req->traceparent != NULL));
 	f |= pack_key(&pk, "v") | msgpack_pack_uint32(&pk, PROTO_VERSION);
@@ -96,7 +135,7 @@ int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *l
 	if (req->traceparent)
 		f |= pack_key(&pk, "traceparent") |
 		     msgpack_pack_str_with_body(&pk, req->traceparent, req->traceparent_len);
-	return finish(&sb, f, buf, len);
+	return f ? ERR_NOMEM : 0;
 }
 
 /* worker, batch, infer_us and model are sent only when known (non-zero);
@@ -127,13 +166,15 @@ static size_t stats_count(const struct proto_reply *rep)
 
 int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len)
 {
-	msgpack_sbuffer sb;
+	return pack_to_buffer(pack_reply, rep, buf, len);
+}
+
+int proto_pack_reply_with(const struct proto_reply *rep, proto_write_fn write, void *data)
+{
 	msgpack_packer pk;
 	int f = 0;
 	size_t n = 2 + stats_count(rep);
 
-	*buf = NULL;
-	*len = 0;
 	if (rep->ok && !rep->pong && (rep->digit < 0 || rep->digit > 9))
 		return ERR_INVALID;
 	if (!rep->ok)
@@ -142,8 +183,7 @@ int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len)
 		n += 1;
 	else
 		n += 2 + rep->has_probs + rep->has_input;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_packer_init(&pk, data, write);
 	f |= msgpack_pack_map(&pk, n);
 	f |= pack_key(&pk, "v") | msgpack_pack_uint32(&pk, PROTO_VERSION);
 	f |= pack_key(&pk, "ok") | (rep->ok ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk));
@@ -169,7 +209,7 @@ int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len)
 			     msgpack_pack_bin_with_body(&pk, rep->input, sizeof rep->input);
 	}
 	f |= pack_stats(&pk, rep);
-	return finish(&sb, f, buf, len);
+	return f ? ERR_NOMEM : 0;
 }
 
 void proto_reply_error(struct proto_reply *rep, int code, const char *msg)

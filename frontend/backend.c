@@ -272,8 +272,20 @@ static struct slot *slot_new(struct backend *b)
 
 int backend_call(struct backend *b, const uint8_t *msg, size_t len, backend_done_cb cb, void *arg)
 {
-	struct slot *s;
 	nng_msg *m;
+	int rc;
+
+	if (nng_msg_alloc(&m, len) != 0)
+		return ERR_NOMEM;
+	memcpy(nng_msg_body(m), msg, len);
+	if ((rc = backend_send(b, m, cb, arg)) != 0)
+		nng_msg_free(m);
+	return rc;
+}
+
+int backend_send(struct backend *b, nng_msg *m, backend_done_cb cb, void *arg)
+{
+	struct slot *s;
 
 	if (atomic_load(&b->closing) || backend_available(b) != BACKEND_READY)
 		return ERR_UNAVAILABLE;
@@ -284,12 +296,6 @@ int backend_call(struct backend *b, const uint8_t *msg, size_t len, backend_done
 		b->free_slots = s->next_free;
 	else if (!(s = slot_new(b)))
 		return b->nslots >= b->max_inflight ? ERR_UNAVAILABLE : ERR_NOMEM;
-	if (nng_msg_alloc(&m, len) != 0) {
-		s->next_free = b->free_slots;
-		b->free_slots = s;
-		return ERR_NOMEM;
-	}
-	memcpy(nng_msg_body(m), msg, len);
 	s->cb = cb;
 	s->arg = arg;
 	s->rv = 0;

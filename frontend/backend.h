@@ -59,6 +59,9 @@ enum backend_state backend_available(const struct backend *b);
  * the loop thread, later), or ERR_UNAVAILABLE at once when the backend is
  * not available (above) or max_inflight calls are pending, or ERR_NOMEM. */
 int backend_call(struct backend *b, const uint8_t *msg, size_t len, backend_done_cb cb, void *arg);
+/* The same with a message the caller built (e.g. packed straight into it):
+ * on 0 the backend owns msg, else the caller still does. */
+int backend_send(struct backend *b, nng_msg *msg, backend_done_cb cb, void *arg);
 
 size_t backend_inflight(const struct backend *b); /* calls not yet completed */
 long backend_workers(const struct backend *b);	  /* connected worker pipes */

@@ -23,7 +23,9 @@ reference):
   whose output feeds another int8 layer: conv2, linear1, fc1) already the
   next layer's u8 input, rint(v) clamped to [0, 255].
 - conv1, attention, softmax, layer norms, mean pool and the pos_embed add
-  stay in float32.
+  stay in float32; except that on CPUs with AVX-512 BF16 the attention's
+  dot products run in bf16 (vdpbf16ps): q * (1 / sqrt(dh)), k, v and the
+  softmax probabilities rounded to bf16, float32 sums (Net.bf16_attention).
 
 The output file is self-contained: the float32 tensors of the fp32 parts
 under their state-dict names, and per int8 layer NAME_q (I8, PyTorch's
@@ -100,6 +102,7 @@ class Net:
         self.q = q
         self.record = None  # name -> running max |input|, when calibrating
         self.dynamic = False
+        self.bf16_attention = False  # the int8 engine's attention on AVX-512 BF16
 
     def _see(self, wname, x):
         if self.record is not None:
@@ -182,7 +185,7 @@ class Net:
     def encoder_layer(self, pre, x, n):
         a = pre + "self_attn."
         qkv = self.linear(a + "in_proj_weight", a + "in_proj_bias", x)
-        att = attention(qkv.reshape(n, 49, 384))
+        att = attention(qkv.reshape(n, 49, 384), self.q is not None and self.bf16_attention)
         y = self.linear(a + "out_proj.weight", a + "out_proj.bias", att.reshape(n * 49, 128))
         x = layernorm(x + y, self.p[pre + "norm1.weight"], self.p[pre + "norm1.bias"])
         l1, l2 = pre + "linear1.", pre + "linear2."
@@ -215,14 +218,28 @@ def layernorm(x, g, b, eps=1e-5):
     return ((x - m) / np.sqrt(v + F(eps)) * g + b).astype(F)
 
 
-def attention(qkv):
+def bf16(x):
+    """float32 x rounded to bfloat16 (to nearest even), as float32."""
+    b = np.ascontiguousarray(x, dtype=F).view(np.uint32).astype(np.uint64)
+    return ((b + 0x7FFF + ((b >> 16) & 1)) & 0xFFFF0000).astype(np.uint32).view(F)
+
+
+def attention(qkv, bf=False):
+    """Self-attention; bf: the int8 engine's on AVX-512 BF16 (kern_q_attention):
+    q * (1 / sqrt(dh)), k, v and the probabilities rounded to bf16."""
     n, t, _ = qkv.shape
     dh = 128 // HEADS
     q, k, v = (qkv[..., i * 128:(i + 1) * 128].reshape(n, t, HEADS, dh).transpose(0, 2, 1, 3)
                for i in range(3))
-    s = q @ k.transpose(0, 1, 3, 2) / np.sqrt(F(dh))
+    if bf:
+        q, k, v = bf16(q * (F(1) / np.sqrt(F(dh)))), bf16(k), bf16(v)
+        s = q @ k.transpose(0, 1, 3, 2)
+    else:
+        s = q @ k.transpose(0, 1, 3, 2) / np.sqrt(F(dh))
     s = np.exp(s - s.max(axis=-1, keepdims=True))
     s /= s.sum(axis=-1, keepdims=True)
+    if bf:
+        s = bf16(s)
     return (s @ v).transpose(0, 2, 1, 3).reshape(n, t, 128).astype(F)
 
 

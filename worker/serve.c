@@ -143,11 +143,15 @@ static void log_reply(const struct slot *sl)
 	}
 }
 
+/* proto_write_fn into an nng message. */
+static int msg_append(void *msg, const char *buf, size_t len)
+{
+	return nng_msg_append(msg, buf, len) == 0 ? 0 : -1;
+}
+
 void serve_reply_locked(struct server *s, struct slot *sl)
 {
 	nng_msg *msg = sl->msg;
-	uint8_t *buf = NULL;
-	size_t len = 0;
 
 	log_reply(sl);
 	sl->msg = NULL;
@@ -161,16 +165,16 @@ void serve_reply_locked(struct server *s, struct slot *sl)
 	sl->reply.worker = s->pid;
 	if (!sl->reply.model[0]) /* pongs and errors: the model being served */
 		memcpy(sl->reply.model, s->version, sizeof s->version);
+	/* The reply is packed into the request's message, whose capacity (the
+	 * upload) already holds it: no buffer in between. */
 	nng_msg_clear(msg);
-	if (proto_pack_reply(&sl->reply, &buf, &len) != 0 || nng_msg_append(msg, buf, len) != 0) {
+	if (proto_pack_reply_with(&sl->reply, msg_append, msg) != 0) {
 		/* Out of memory: no reply; the caller's timeout covers it. */
 		log_error("cannot build a reply: out of memory");
-		free(buf);
 		nng_msg_free(msg);
 		rearm_locked(s, sl, false);
 		return;
 	}
-	free(buf);
 	s->stats.requests++;
 	sl->state = SLOT_SEND;
 	nng_aio_set_msg(sl->aio, msg);

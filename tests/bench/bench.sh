@@ -4,10 +4,8 @@
 # BENCH="pattern" limits the run to sections whose name contains pattern.
 B=${B:-build}
 export B
-section() {
-    case "$1" in *"${BENCH:-}"*) ;; *) return 1 ;; esac
-    echo "== $1"
-}
+wanted() { case "$1" in *"${BENCH:-}"*) return 0 ;; esac; return 1; }
+section() { wanted "$1" && echo "== $1"; }
 
 # Engine: C forward, fp32 and int8 in the same run (int8 / fp32 speedups),
 # vs PyTorch on one thread, and the OpenBLAS sgemm, FMA and VNNI peaks.
@@ -29,6 +27,33 @@ fi
 # Serving: HTTP -> h2o frontend -> nng -> 2 workers, with wrk (frontend/).
 if section serving; then
     sh tests/bench/bench_serving.sh
+fi
+
+# Before / after (issue 14): BASE_REV (default 9f96897, main before the bf16
+# attention and the leaner request path) built in a temporary git worktree
+# ($B/bench-base, removed afterwards) and measured in the same run as this
+# tree: instructions per request around the model (callgrind, "path") and
+# serving (1-client p50, 32-client predictions/s, CPU per request: "compare").
+base_build() {
+    base=$B/bench-base
+    git worktree remove --force "$base" 2>/dev/null
+    rm -rf "$base"
+    git worktree add --detach "$base" "${BASE_REV:-9f96897}" >/dev/null 2>&1 &&
+        make -C "$base" -j2 build/mnist-frontend build/mnist-worker >"$B/bench-base.log" 2>&1 &&
+        echo "before: ${BASE_REV:-9f96897} ($(git -C "$base" log -1 --format=%s | cut -c1-60)...)"
+}
+base_drop() { git worktree remove --force "$B/bench-base" 2>/dev/null; rm -rf "$B/bench-base"; }
+if wanted path || wanted compare; then
+    base_build || { echo "cannot build ${BASE_REV:-9f96897}: $B/bench-base.log"; base_drop; exit 1; }
+    if section path; then
+        sh tests/bench/bench_path.sh "$B/bench-base/build" before
+        sh tests/bench/bench_path.sh "$B" after
+    fi
+    if section compare; then
+        sh tests/bench/bench_compare.sh before="$B/bench-base/build" after="$B" \
+            after-fp32="$B:fp32" before-fp32="$B/bench-base/build:fp32"
+    fi
+    base_drop
 fi
 
 # Images: decode + normalise per image (img_to_mnist, no model), median of

@@ -99,6 +99,23 @@ check_eq "image/jpg is accepted as a declared type" 6 \
     "$(curl -s -F "file=@$d/six.jpg;type=image/jpg" "$url/predict" | jq -r .digit)"
 check_eq "?probs=true adds ten probabilities" '10 6' \
     "$(curl -s -F "file=@$IMG" "$url/predict?probs=true" | jq -r '"\(.probabilities | length) \(.digit)"')"
+# The 200 answer is written without jansson (frontend/predict.c): its bytes
+# must stay what jansson made, compact, keys in this order, reals as
+# JSON_REAL_PRECISION(4) writes them ("%.4g", ".0" added to integers).
+body=$(curl -s -F "file=@$IMG" "$url/predict?probs=true&explain=true")
+check "?probs=true&explain=true answer: jansson's bytes (compact, key order, %.4g reals)" \
+    /usr/bin/python3 -c '
+import json, sys
+raw = sys.argv[1]
+d = json.loads(raw)
+def real(v):
+    s = "%.4g" % v
+    return s if "." in s or "e" in s else s + ".0"
+want = "{%s}" % ",".join([
+    "\"digit\":%d" % d["digit"], "\"confidence\":" + real(d["confidence"]),
+    "\"model_input\":\"%s\"" % d["model_input"],
+    "\"probabilities\":[%s]" % ",".join(real(p) for p in d["probabilities"])])
+sys.exit(0 if raw == want and len(d["probabilities"]) == 10 else 1)' "$body"
 
 # --- errors -----------------------------------------------------------------
 printf 'GIF89a\001\000\001\000' >"$d/x.gif"

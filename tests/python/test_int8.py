@@ -8,7 +8,10 @@ logits for 224 TEST images; the C side in batches of 1, 7 and 32, and once
 each with its AVX-VNNI and plain C int8 kernels. The integer parts are
 exact on both sides; only the float32 parts (conv1, attention, layer norm)
 round differently, and where that moves an activation across a rounding
-boundary its u8 code differs by one. So: max |diff| <= 0.05, at least 90 %
+boundary its u8 code differs by one. With its AVX-512 kernels on a CPU with
+AVX-512 BF16 the engine's attention is bf16 (the reference rounds the same
+operands); --isa avx2 / generic run the float32 attention, checked against
+the float32 reference. So: max |diff| <= 0.05, at least 90 %
 of the images within 1e-4 on every logit, and the same argmax for every
 image. A wrong zero point, scale, packing or requantisation moves every
 logit by far more.
@@ -54,11 +57,28 @@ def c_logits(weights, pixels, batch, tmp, isa=None):
     return np.fromfile(dst, dtype="<f4").reshape(-1, 10), ""
 
 
+def cpu_bf16():
+    """The C engine's attention is bf16 with its AVX-512 kernels on a CPU with
+    AVX-512 BF16 (kern_q_attention_bf16), else float32."""
+    with open("/proc/cpuinfo") as f:
+        flags = set(next((l for l in f if l.startswith("flags")), "").split())
+    return {"avx512f", "avx512bw", "avx512_bf16"} <= flags
+
+
+def reference(tensors, q, pixels, bf):
+    net = quantize.Net(tensors, q)
+    net.bf16_attention = bf
+    return quantize.run(net, pixels)
+
+
 def check(label, path, pixels, tmp):
     tensors, q = quantize.load_q(path)
-    want = quantize.run(quantize.Net(tensors, q), pixels)
+    bf = cpu_bf16()
+    want_fp = reference(tensors, q, pixels, False)
+    want_bf = reference(tensors, q, pixels, True) if bf else want_fp
     runs = [(b, None) for b in (1, 7, 32)] + [(7, "avx2"), (32, "generic")]
     for batch, isa in runs:
+        want = want_bf if isa is None else want_fp
         got, err = c_logits(path, pixels, batch, tmp, isa)
         name = f"{label} batch {batch}" + (f" ({isa})" if isa else "")
         if got is None or got.shape != want.shape:

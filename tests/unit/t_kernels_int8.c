@@ -2,7 +2,9 @@
  * variant this CPU runs (plain C, AVX-VNNI, AVX-512 VNNI), against a plain
  * integer loop over the unpacked PyTorch-layout weights, for exact equality
  * of every output (floats compared bit for bit), odd sizes included. On a
- * CPU without VNNI the vector variants are reported as skipped. */
+ * CPU without VNNI the vector variants are reported as skipped. The int8
+ * engine's attention (bf16 on AVX-512 BF16, else float32) against plain
+ * loops of the same roundings, within float32 rounding. */
 #include "kernels.h"
 #include "kernels_int8.h"
 #include "tap.h"
@@ -170,6 +172,88 @@ static void test_quantize(size_t n, int zp, const char *isa)
 	free(x), free(q), free(r);
 }
 
+/* x rounded to bf16 (nearest even), as a float: the plain definition. */
+static float bf16r(float x)
+{
+	uint32_t b;
+	memcpy(&b, &x, sizeof b);
+	b = (b + 0x7FFFu + ((b >> 16) & 1u)) & 0xFFFF0000u;
+	memcpy(&x, &b, sizeof x);
+	return x;
+}
+
+/* kern_q_attention's arithmetic as plain loops, in double after the bf16
+ * roundings; with bf == 0 the float32 attention's. */
+static void ref_attention(const float *qkv, int t, int d, int heads, int bf, float *out)
+{
+	int dh = d / heads, ld = 3 * d;
+	float scale = 1.0f / sqrtf((float)dh);
+	for (int hd = 0; hd < heads; hd++)
+		for (int i = 0; i < t; i++) {
+			double s[64], mx = -1e300, sum = 0;
+			for (int j = 0; j < t; j++) {
+				s[j] = 0;
+				for (int e = 0; e < dh; e++) {
+					float q = qkv[(size_t)i * ld + hd * dh + e] * scale;
+					float k = qkv[(size_t)j * ld + d + hd * dh + e];
+					s[j] += bf ? (double)bf16r(q) * bf16r(k) : (double)q * k;
+				}
+				mx = s[j] > mx ? s[j] : mx;
+			}
+			for (int j = 0; j < t; j++)
+				sum += s[j] = exp(s[j] - mx);
+			for (int e = 0; e < dh; e++) {
+				double o = 0;
+				for (int j = 0; j < t; j++) {
+					float p = (float)(s[j] / sum);
+					float v = qkv[(size_t)j * ld + 2 * d + hd * dh + e];
+					o += bf ? (double)bf16r(p) * bf16r(v) : (double)p * v;
+				}
+				out[(size_t)i * d + hd * dh + e] = (float)o;
+			}
+		}
+}
+
+/* The kernel against the loops: a probability within 1e-7 of a bf16
+ * rounding boundary may round the other way in the kernel (float32 exp and
+ * sums), which moves an output by at most 2^-8 p |v|; every other output
+ * agrees to float32 rounding. So: all within 2^-8 max|v|, 99 % within 1e-5. */
+static void test_attention(int t, int d, int heads, const char *isa)
+{
+	size_t n = (size_t)t * 3 * d;
+	float *qkv = malloc(n * sizeof *qkv), *out = malloc((size_t)t * d * sizeof *out);
+	float *ref = malloc((size_t)t * d * sizeof *ref),
+	      *f32 = malloc((size_t)t * d * sizeof *f32);
+	void *scratch =
+	    aligned_alloc(64, (kern_q_attention_scratch(t, d, heads) + 63) & ~(size_t)63);
+	float vmax = 0;
+	for (size_t i = 0; i < n; i++) {
+		qkv[i] = frand(-2.5f, 2.5f);
+		vmax =
+		    (i % (3 * d)) >= (size_t)2 * d && fabsf(qkv[i]) > vmax ? fabsf(qkv[i]) : vmax;
+	}
+	int bf = kern_q_attention_bf16();
+	ref_attention(qkv, t, d, heads, bf, ref);
+	kern_q_attention(qkv, t, d, heads, scratch, out);
+	kern_attention(qkv, t, d, heads, scratch, f32);
+	size_t close = 0, cnt = (size_t)t * d;
+	float worst = 0, moved = 0;
+	for (size_t i = 0; i < cnt; i++) {
+		float diff = fabsf(out[i] - ref[i]);
+		worst = diff > worst ? diff : worst;
+		close += diff <= 1e-5f * (1.0f + fabsf(ref[i]));
+		moved = fabsf(out[i] - f32[i]) > moved ? fabsf(out[i] - f32[i]) : moved;
+	}
+	/* bf16 must change the result (it is not the float32 kernel); float32
+	 * must be the float32 kernel bit for bit. */
+	int path_ok = bf ? moved > 1e-4f : memcmp(out, f32, cnt * sizeof *out) == 0;
+	CHECK(worst <= vmax / 256.0f && close * 100 >= cnt * 99 && path_ok,
+	      "%s attention (%s) t=%d d=%d heads=%d: max |diff| %.2e, %.1f%% within 1e-5", isa,
+	      bf ? "bf16" : "fp32", t, d, heads, (double)worst,
+	      100.0 * (double)close / (double)cnt);
+	free(qkv), free(out), free(ref), free(f32), free(scratch);
+}
+
 static void run_all(const char *isa)
 {
 	static const int ms[] = {1, 2, 5, 6, 7, 13, 49};
@@ -191,6 +275,10 @@ static void run_all(const char *isa)
 	test_quantize(1000, 128, isa);
 	test_quantize(77, 0, isa);
 	test_quantize(3, 128, isa);
+	test_attention(49, 128, 4, isa);
+	test_attention(17, 256, 4, isa);
+	test_attention(1, 64, 2, isa);
+	test_attention(64, 128, 2, isa);
 }
 
 int main(void)

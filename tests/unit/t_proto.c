@@ -322,6 +322,84 @@ static void test_documented_bytes(void)
 	free(buf);
 }
 
+/* ---- packing through a write callback ------------------------------------ */
+
+/* A proto_write_fn into a fixed buffer that fails once cap is exceeded. */
+struct sink {
+	uint8_t buf[8192];
+	size_t len, cap;
+	int writes;
+};
+
+static int sink_write(void *data, const char *buf, size_t len)
+{
+	struct sink *k = data;
+	k->writes++;
+	if (k->len + len > k->cap)
+		return -1;
+	memcpy(k->buf + k->len, buf, len);
+	k->len += len;
+	return 0;
+}
+
+/* The callback gets the bytes proto_pack_request makes, within the bound;
+ * a failing write is ERR_NOMEM; an invalid request writes nothing. */
+static void check_request_with(const struct proto_request *req, const char *name)
+{
+	struct sink k = {.cap = sizeof k.buf};
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = proto_pack_request_with(req, sink_write, &k);
+	CHECK(rc == 0 && proto_pack_request(req, &buf, &len) == 0 && len == k.len &&
+		  memcmp(buf, k.buf, len) == 0 && len <= proto_request_bound(req),
+	      "%s: packed through the callback = proto_pack_request, %zu <= bound %zu", name, k.len,
+	      proto_request_bound(req));
+	free(buf);
+	struct sink small = {.cap = k.len - 1};
+	CHECK(proto_pack_request_with(req, sink_write, &small) == ERR_NOMEM,
+	      "%s: a failing write is ERR_NOMEM", name);
+}
+
+static void test_pack_with(void)
+{
+	static uint8_t img[5000], pixels[12 * 10];
+	struct proto_request req = {
+	    .image = img, .image_len = sizeof img, .probs = true, .explain = true};
+	check_request_with(&req, "image request");
+	req = (struct proto_request){
+	    .pixels = pixels, .pixels_len = sizeof pixels, .width = 12, .height = 10};
+	check_request_with(&req, "pixels request");
+	req = (struct proto_request){.ping = true};
+	check_request_with(&req, "ping");
+	struct sink k = {.cap = sizeof k.buf};
+	req = (struct proto_request){0};
+	CHECK(proto_pack_request_with(&req, sink_write, &k) == ERR_INVALID && k.writes == 0,
+	      "request with neither image nor pixels: ERR_INVALID, nothing written");
+
+	struct proto_reply rep = {.ok = true,
+				  .digit = 7,
+				  .confidence = 0.5f,
+				  .has_probs = true,
+				  .has_input = true,
+				  .worker = 42,
+				  .batch = 3,
+				  .infer_us = 99};
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = proto_pack_reply_with(&rep, sink_write, &k);
+	CHECK(rc == 0 && proto_pack_reply(&rep, &buf, &len) == 0 && len == k.len &&
+		  memcmp(buf, k.buf, len) == 0,
+	      "reply packed through the callback = proto_pack_reply (%zu bytes)", k.len);
+	free(buf);
+	struct sink small = {.cap = 20};
+	CHECK(proto_pack_reply_with(&rep, sink_write, &small) == ERR_NOMEM,
+	      "reply: a failing write is ERR_NOMEM");
+	rep.digit = 12;
+	small = (struct sink){.cap = sizeof small.buf};
+	CHECK(proto_pack_reply_with(&rep, sink_write, &small) == ERR_INVALID && small.writes == 0,
+	      "reply with digit 12: ERR_INVALID, nothing written");
+}
+
 int main(void)
 {
 	test_documented_bytes();
@@ -329,5 +407,6 @@ int main(void)
 	test_reply_round_trips();
 	test_explain();
 	test_raw_bytes();
+	test_pack_with();
 	return tap_done();
 }

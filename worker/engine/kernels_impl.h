@@ -47,4 +47,10 @@ KERN_SIMD_DECLS(avx2)
 KERN_Q_SIMD_DECLS(avx512)
 KERN_Q_SIMD_DECLS(avxvnni)
 
+/* kern_q_attention on AVX-512 BF16 (kernels_bf16_avx512.c): t <= ATT_TMAX,
+ * d / heads 32 or 64; scratch holds KERN_BF16_ATT_WORDS 32-bit words. */
+#define KERN_BF16_ATT_WORDS (5 * ATT_TMAX * 32 + ATT_TMAX * ATT_TMAX)
+void kern_bf16_avx512_attention(const float *qkv, int t, int d, int heads, void *scratch,
+				float *out);
+
 #endif

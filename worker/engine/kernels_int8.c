@@ -38,6 +38,16 @@ static int cpu_avxvnni(void)
 #endif
 }
 
+static int cpu_avx512bf16(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+#else
+	return 0;
+#endif
+}
+
 int kern_q_cpu_supports(enum kern_q_isa isa)
 {
 	switch (isa) {
@@ -219,4 +229,25 @@ void kern_q_conv3x3_pool(const uint8_t *in, int h, int w, int cin, const int8_t 
 		kern_q_avxvnni_conv3x3_pool(in, h, w, cin, wp, cout, e, out, out_pad);
 	else
 		generic_conv3x3_pool(in, h, w, cin, wp, cout, e, out, out_pad);
+}
+
+int kern_q_attention_bf16(void)
+{
+	return kern_isa_now() == KERN_AVX512 && cpu_avx512bf16();
+}
+
+size_t kern_q_attention_scratch(int t, int d, int heads)
+{
+	size_t f32 = kern_attention_scratch(t, d, heads) * sizeof(float);
+	size_t bf16 = (size_t)KERN_BF16_ATT_WORDS * 4;
+	return f32 > bf16 ? f32 : bf16;
+}
+
+void kern_q_attention(const float *qkv, int t, int d, int heads, void *scratch, float *out)
+{
+	int dh = d / heads;
+	if (kern_q_attention_bf16() && t <= ATT_TMAX && (dh == 32 || dh == 64))
+		kern_bf16_avx512_attention(qkv, t, d, heads, scratch, out);
+	else
+		kern_attention(qkv, t, d, heads, scratch, out);
 }

@@ -75,4 +75,15 @@ void kern_q_linear(const uint8_t *x, int m, int k, const int8_t *wp, int n,
 void kern_q_conv3x3_pool(const uint8_t *in, int h, int w, int cin, const int8_t *wp, int cout,
 			 const struct kern_q_epi *e, uint8_t *out, int out_pad);
 
+/* The int8 engine's self-attention, the contract of kern_attention
+ * (kernels.h) but in bf16 where the CPU has AVX-512 BF16 and the AVX-512
+ * kernels are in use (kern_q_attention_bf16() says which): q * (1 / sqrt(dh)),
+ * k, v and the softmax probabilities are rounded to bf16 (nearest even),
+ * products are exact and the sums and the softmax float32. Elsewhere it is
+ * kern_attention itself, float32 throughout. scratch holds
+ * kern_q_attention_scratch() bytes, 64-byte aligned. Thread-safe. */
+int kern_q_attention_bf16(void);
+size_t kern_q_attention_scratch(int t, int d, int heads);
+void kern_q_attention(const float *qkv, int t, int d, int heads, void *scratch, float *out);
+
 #endif

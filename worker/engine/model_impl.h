@@ -66,6 +66,7 @@ struct model {
 	float *tok, *x, *qkv, *att, *tmp, *hid, *scores, *pooled, *h1;
 	/* int8 scratch: u8 codes */
 	uint8_t *pool1q, *tokq, *xq, *hq, *h1q;
+	void *qscores; /* kern_q_attention's scratch */
 };
 
 /* Slice n bytes off m->mem, rounded up to 64. Running out is a bug in the

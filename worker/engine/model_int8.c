@@ -17,7 +17,8 @@ size_t model_int8_bytes(size_t b)
 	size_t w = 9 * C1 * C2 + C2 * D + LAYERS * (3 * D * D + D * D + 2 * D * FF) + HID * D +
 		   MODEL_CLASSES * HID;
 	size_t outs = C2 + D + LAYERS * (3 * D + D + FF + D) + HID + MODEL_CLASSES;
-	size_t scratch = 16 * 16 * C1 + b * TOK * (C2 + D + FF) + b * HID;
+	size_t scratch = 16 * 16 * C1 + b * TOK * (C2 + D + FF) + b * HID +
+			 kern_q_attention_scratch(TOK, D, HEADS);
 	/* acc0, scale, off per output; 64 bytes of rounding per slice. */
 	return w + 3 * 4 * outs + scratch + 64 * 64;
 }
@@ -162,6 +163,7 @@ int model_int8_load(struct model *m, const struct sft *f, void *tmp, char *err)
 	m->xq = model_take(m, b * TOK * D);
 	m->hq = model_take(m, b * TOK * FF);
 	m->h1q = model_take(m, b * HID);
+	m->qscores = model_take(m, kern_q_attention_scratch(TOK, D, HEADS));
 	return 0;
 }
 
@@ -184,8 +186,8 @@ static void encoder_layer(struct model *m, const struct layer *l, int nb)
 	int rows = nb * TOK;
 	qlinear_f(m, &l->qin, m->x, rows, m->qkv);
 	for (int i = 0; i < nb; i++)
-		kern_attention(m->qkv + (size_t)i * TOK * 3 * D, TOK, D, HEADS, m->scores,
-			       m->att + (size_t)i * TOK * D);
+		kern_q_attention(m->qkv + (size_t)i * TOK * 3 * D, TOK, D, HEADS, m->qscores,
+				 m->att + (size_t)i * TOK * D);
 	qlinear_f(m, &l->qout, m->att, rows, m->tmp);
 	kern_add_layernorm(m->x, m->tmp, rows, D, l->n1g, l->n1b, LN_EPS);
 	kern_q_quantize(m->x, (size_t)rows * D, l->qff1.in_inv, l->qff1.in_zp, m->xq);

@@ -3,8 +3,8 @@
 # reader sft.h); link with $(ENGINE_LIBS).
 ENGINE_OBJS := $(addprefix $(B)/obj/worker/engine/,model.o model_int8.o kernels.o \
                kernels_avx2.o kernels_avx512.o kernels_int8.o kernels_int8_avx512.o \
-               kernels_int8_avxvnni.o sft.o)
-# Only these four files get ISA flags; kernels.c and kernels_int8.c call them after checking
+               kernels_int8_avxvnni.o kernels_bf16_avx512.o sft.o)
+# Only these five files get ISA flags; kernels.c and kernels_int8.c call them after checking
 # the CPU, so the binaries run on any x86-64. -O3 unrolls the register
 # blocks completely (at -O2 the accumulators spill and the GEMM runs at 1/5).
 $(B)/obj/worker/engine/kernels_avx2.o: CFLAGS += -O3 -mavx2 -mfma
@@ -12,6 +12,8 @@ $(B)/obj/worker/engine/kernels_avx512.o: CFLAGS += -O3 -mavx512f -mavx2 -mfma
 $(B)/obj/worker/engine/kernels_int8_avx512.o: CFLAGS += -O3 -mavx512f -mavx512bw -mavx512vnni \
                                                -mavx2 -mfma
 $(B)/obj/worker/engine/kernels_int8_avxvnni.o: CFLAGS += -O3 -mavxvnni -mavx2 -mfma
+$(B)/obj/worker/engine/kernels_bf16_avx512.o: CFLAGS += -O3 -mavx512f -mavx512bw -mavx512bf16 \
+                                               -mavx2 -mfma
 ENGINE_LIBS := $(LIB_blas) $(LIB_jansson) $(LIB_crypto)
 $(B)/obj/worker/engine/%.o: CFLAGS += $(filter -I%,$(LIB_blas))
 
