@@ -3,7 +3,8 @@
  * boxes, circles, open and gapped boxes, a box cut by the image's edge, a
  * turned box, a digit touching its box, a form of boxes, an empty box (no
  * digit left, so faint), and what must stay: a thick ring (a handwritten
- * 0), a thin straight stroke (a 1), a 7. Then the whole normaliser: a
+ * 0), a thin straight stroke (a 1), a 7. Twenty nested boxes: only the
+ * eight largest are examined (bounded work). Then the whole normaliser: a
  * digit in a box gives nearly the 28x28 of the same digit without it.
  */
 #include "err.h"
@@ -167,6 +168,21 @@ static void digits_stay(void)
 	expect_kept("thick 2");
 }
 
+/* Bounded work: twenty nested boxes, each a frame, and only the largest
+ * FRAME_MAX (8) are examined; the digit in the middle stays. */
+static void nested_boxes(void)
+{
+	struct outcome o;
+	clear();
+	for (int i = 0; i < 20; i++)
+		box(2 + 4 * i, 2 + 4 * i, 197 - 4 * i, 197 - 4 * i, 1.5, 0, -1);
+	digit(88, 88, 24);
+	o = run();
+	CHECK(o.removed == 8 && o.digit_kept == 1.0,
+	      "20 nested boxes: the 8 largest removed (%d), digit kept (%.3f)", o.removed,
+	      o.digit_kept);
+}
+
 /* The normaliser: a boxed digit reads like the digit alone (dark on white). */
 static void through_normaliser(void)
 {
@@ -192,6 +208,7 @@ int main(void)
 {
 	frames();
 	digits_stay();
+	nested_boxes();
 	through_normaliser();
 	return tap_done();
 }
