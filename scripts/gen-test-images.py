@@ -8,7 +8,8 @@
                                                   shadow-hard: N images +
                                                   labels.txt, for accuracy
 
-Digits come from the TEST split in DATADIR (build/data, `make data`), so the
+The fixtures include the framed photos of scripts/gen-frame-images.py
+(issue 15). Digits come from the TEST split in DATADIR (build/data, `make data`), so the
 model has never trained on them. PNGs are written by the small encoder
 below (every colour type, bit depth, palette+tRNS, Adam7), JPEGs by Pillow
 (Debian's python3-pil). Every random choice comes from a seeded numpy
