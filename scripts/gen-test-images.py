@@ -8,7 +8,8 @@
                                                   shadow-hard: N images +
                                                   labels.txt, for accuracy
 
-Digits come from the TEST split in DATADIR (build/data, `make data`), so the
+The fixtures include the framed photos of scripts/gen-frame-images.py
+(issue 15). Digits come from the TEST split in DATADIR (build/data, `make data`), so the
 model has never trained on them. PNGs are written by the small encoder
 below (every colour type, bit depth, palette+tRNS, Adam7), JPEGs by Pillow
 (Debian's python3-pil). Every random choice comes from a seeded numpy
@@ -18,6 +19,7 @@ MANIFEST lines are "FILE EXPECTED", EXPECTED being a digit, "any" (a valid
 image without a digit: any answer), or the error code the pipeline must
 give (invalid_image, unsupported_type, too_large).
 """
+import importlib.util
 import io
 import os
 import struct
@@ -332,10 +334,20 @@ def write_set(outdir, items):
             m.write(f"{name} {expected}\n")
 
 
+def frame_module():
+    """scripts/gen-frame-images.py (digits in printed frames, issue 15)."""
+    spec = importlib.util.spec_from_file_location(
+        "gen_frame", os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen-frame-images.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def fixtures(datadir, outdir):
     x, y = load_test(datadir)
     rng = np.random.default_rng(4)
     items = png_variants(x, y) + jpeg_variants(x, y, rng) + photo_variants(x, y, rng)
+    items += frame_module().fixture_items(x, y)
     write_set(outdir, items + bad_files(x, y, rng))
 
 

@@ -55,7 +55,8 @@ check_set "$tmp/large" "$B/mnist-predict" large
 
 # Blank uploads: a defined answer whose confidence says "no idea" (the
 # model is trained to spread its probability over the ten digits there).
-for f in blank_white.png one_pixel.png one_pixel.jpg; do
+# An empty printed box or circle is blank once its frame is left out.
+for f in blank_white.png one_pixel.png one_pixel.jpg frame_only_box.jpg frame_only_circle.jpg; do
     c=$("$B/mnist-predict" --weights "$WEIGHTS" "tests/images/$f" | cut -d' ' -f3)
     check "blank $f: confidence ${c:-?} below 0.3" awk -v c="${c:-1}" 'BEGIN { exit !(c < 0.3) }'
 done

@@ -5,7 +5,9 @@ uneven light, noise, slight rotation, JPEG), a "canvas" set (strokes on
 a transparent background, dark and light), and "shadow" sets (smaller
 digits, more rotation, blur, a soft or a hard-edged shadow across the
 page; the hard one is a known weakness with a low floor) from the TEST split with
-scripts/gen-test-images.py, runs them through build/mnist-predict (the
+scripts/gen-test-images.py, and a "framed" set (digits written in printed
+boxes, circles and open frames, some touching the frame or the photo's
+edge; issue 15, floor 98 %) with scripts/gen-frame-images.py, runs them through build/mnist-predict (the
 worker's pipeline), and asserts accuracy floors. The original service's
 pipeline (Pillow: convert("L"), resize to 28x28, no inversion, the same
 model in PyTorch) is measured on the same files for comparison. Also: the
@@ -46,9 +48,8 @@ def tap(ok, name):
     failed += not ok
 
 
-def generator():
-    spec = importlib.util.spec_from_file_location(
-        "gen", os.path.join(ROOT, "scripts", "gen-test-images.py"))
+def generator(name="gen-test-images.py"):
+    spec = importlib.util.spec_from_file_location("gen", os.path.join(ROOT, "scripts", name))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -80,7 +81,10 @@ def accuracy(pred, labels):
 
 def evalset(gen, tmp, kind, n):
     d = os.path.join(tmp, kind)
-    gen.evalset(DATA, d, kind, n)
+    if kind == "framed":
+        generator("gen-frame-images.py").evalset(DATA, d, n)
+    else:
+        gen.evalset(DATA, d, kind, n)
     labels = {}
     with open(os.path.join(d, "labels.txt")) as f:
         for line in f:
@@ -114,7 +118,8 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for kind, floor, n in (("paper", FLOOR, N), ("canvas", FLOOR, N),
-                               ("shadow", FLOOR, N // 2), ("shadow-hard", 70.0, N // 2)):
+                               ("shadow", FLOOR, N // 2), ("shadow-hard", 70.0, N // 2),
+                               ("framed", 98.0, N)):
             labels = evalset(gen, tmp, kind, n)
             files = sorted(labels)
             ours = accuracy(predict(files), labels)

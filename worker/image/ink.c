@@ -13,10 +13,8 @@
 #define INNER_FRAC 0.2 /* an inner component this big makes frame-touching ones clutter */
 #define NEAR_FRAC 0.5  /* ink farther than this x the main stroke size is clutter */
 
-/* 8-connected components of v > t into label (0 = none, else 1..count);
- * stack holds w * h entries. Returns the count. */
-static size_t label_components(const float *v, size_t w, size_t h, float t, uint32_t *label,
-			       uint32_t *stack)
+size_t img_label_components(const float *v, size_t w, size_t h, float t, uint32_t *label,
+			    uint32_t *stack)
 {
 	size_t n = w * h, i, ncomp = 0, top;
 	for (i = 0; i < n; i++) {
@@ -107,7 +105,7 @@ int img_keep_ink(float *v, size_t w, size_t h, float t, struct img_box *bb)
 	bb->x0 = w, bb->y0 = h, bb->x1 = 0, bb->y1 = 0;
 	if (!label || !stack)
 		goto out;
-	ncomp = label_components(v, w, h, t, label, stack);
+	ncomp = img_label_components(v, w, h, t, label, stack);
 	c = calloc(ncomp + 1, sizeof *c);
 	keep = malloc(ncomp + 1);
 	if (!c || !keep)

@@ -8,7 +8,8 @@
  *    turn the plane upright (EXIF orientation, exif.c);
  * 3. make the ink bright and subtract the background (background.c);
  * 4. find the ink threshold and the noise floor (levels.c);
- * 5. keep the digit's connected ink components (ink.c);
+ * 5. remove printed frames around the digit (frame.c), and find the levels
+ *    again without them; keep the digit's connected ink components (ink.c);
  * 6. stretch the contrast (levels.c), crop to the ink, scale into 20x20 and
  *    centre by centre of mass in 28x28 (place.c).
  */
@@ -29,6 +30,7 @@ static int normalise_plane(float *v, size_t w, size_t h, const struct img_intake
 {
 	struct img_levels L;
 	struct img_box bb;
+	int faint;
 	float *tmp = malloc(w * h * sizeof *tmp);
 	int rc = ERR_NOMEM;
 
@@ -46,6 +48,16 @@ static int normalise_plane(float *v, size_t w, size_t h, const struct img_intake
 	L = img_find_levels(v, w, h);
 	if (L.blank)
 		return 0;
+	/* Frames are looked for halfway between the noise floor and the ink
+	 * threshold, so a frame printed fainter than the digit is whole. */
+	rc = img_remove_frames(v, w, h, 0.5f * (L.lo + L.t), &faint);
+	if (rc < 0)
+		goto nomem;
+	if (rc > 0) {
+		L = img_find_levels(v, w, h);
+		if (L.blank || faint)
+			return 0;
+	}
 	rc = img_keep_ink(v, w, h, L.t, &bb);
 	if (rc < 0)
 		goto nomem;

@@ -9,6 +9,8 @@
  *   resample.c    area averaging, a row at a time
  *   background.c  polarity (ink made bright) and background subtraction
  *   levels.c      histograms, ink threshold, noise floor, contrast stretch
+ *   frame.c       printed frames around the digit (boxes, circles, open
+ *                 or cut by the photo's edge) removed
  *   ink.c         connected ink components: drop specks and clutter, box
  *   place.c       crop, scale into IMG_BOX, centre of mass in IMG_SIDE
  *
@@ -118,6 +120,11 @@ struct img_box {
 	size_t x0, y0, x1, y1; /* inclusive-exclusive */
 };
 
+/* 8-connected components of v > t into label (w x h, zeroed by the caller;
+ * 0 = none, else 1..count); stack holds w * h entries. Returns the count. */
+size_t img_label_components(const float *v, size_t w, size_t h, float t, uint32_t *label,
+			    uint32_t *stack);
+
 /* The ink of v (w x h): the components of v > t that are the digit.
  * Zeroes v at the pixels of the others; bb gets the union box of the kept
  * ones (empty, x1 <= x0, when none). 0 or ERR_NOMEM. */
@@ -125,6 +132,14 @@ int img_keep_ink(float *v, size_t w, size_t h, float t, struct img_box *bb);
 
 /* Grow bb by a margin, but only to pixels of v still above 0. */
 void img_grow_to_faint(const float *v, size_t w, size_t h, struct img_box *bb);
+
+/* ---- frame.c ------------------------------------------------------------ */
+
+/* Find the printed frames among the components of v > t (w x h, gray
+ * levels) and zero their lines in v, leaving what they enclose or what
+ * touches them. *faint: what is left is too faint beside the frames to be
+ * a digit (an empty frame). Returns how many were removed, or ERR_NOMEM. */
+int img_remove_frames(float *v, size_t w, size_t h, float t, int *faint);
 
 /* ---- place.c ------------------------------------------------------------ */
 
