@@ -58,6 +58,20 @@ check "the runtime image carries no curl" podman run --rm --network=host --entry
     -c '! command -v curl && ! ls /usr/lib/x86_64-linux-gnu/libcurl* 2>/dev/null'
 check "every shared library of the binaries is in the image" podman run --rm --network=host \
     --entrypoint /bin/sh "$img" -c '! ldd /usr/local/bin/mnist-* | grep -q "not found"' 
+# ...and the other way round: every library package the runtime stage
+# installs (docker/Dockerfile) is loaded by one of the binaries.
+pkgs=$(sed -n '/^FROM debian:bookworm-slim$/,/rm -rf/p' docker/Dockerfile | tr ' \\' '\n\n' |
+    grep -E '^lib[a-z0-9.+-]+$')
+check "every library package of the runtime stage is loaded by a binary ($(echo $pkgs))" \
+    podman run --rm --network=host --entrypoint /bin/sh "$img" -c '
+    deps=$(ldd /usr/local/bin/mnist-* 2>/dev/null)
+    for p in '"$(echo $pkgs)"'; do
+        used=
+        for f in $(dpkg -L "$p" | grep "\.so"); do
+            case "$deps" in *"/${f##*/} "*) used=1 ;; esac
+        done
+        [ -n "$used" ] || { echo "$p: installed but no binary loads it"; exit 1; }
+    done'
 check_eq "image user" appuser "$(podman image inspect --format '{{.Config.User}}' "$img")"
 check "image exposes 8000" sh -c "podman image inspect --format '{{json .Config.ExposedPorts}}' $img | grep -q 8000/tcp"
 hc=$(podman image inspect --format '{{json .Config.Healthcheck}}' "$img")
