@@ -341,8 +341,9 @@ enum {
 	K_TRACE,
 	K_COUNT
 };
-static const char *const request_keys[K_COUNT] = {
-    "v", "image", "pixels", "width", "height", "probs", "ping", "explain", "input", "id", "traceparent"};
+static const char *const request_keys[K_COUNT] = {"v",	    "image", "pixels",	   "width",
+						  "height", "probs", "ping",	   "explain",
+						  "input",  "id",    "traceparent"};
 
 /* A str that passes valid(), pointing into the message. */
 static int get_token(const msgpack_object *o, const char *name, bool (*valid)(const char *, size_t),
@@ -474,10 +475,9 @@ enum {
 	R_FORWARD,
 	R_COUNT
 };
-static const char *const reply_keys[R_COUNT] = {"v",	 "ok",	   "digit", "confidence", "probs",
-						"pong",	 "worker", "batch", "infer_us",	  "code",
-						"error", "input",  "model", "lead",
-						"forward_us"};
+static const char *const reply_keys[R_COUNT] = {
+    "v",	"ok",	"digit", "confidence", "probs", "pong", "worker",    "batch",
+    "infer_us", "code", "error", "input",      "model", "lead", "forward_us"};
 
 static int get_probs(const msgpack_object *o, float *probs, char *err)
 {

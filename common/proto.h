@@ -83,8 +83,8 @@ struct proto_reply {
 	 * batch once (metrics). */
 	bool lead;
 	uint32_t forward_us;
-	char code[32];	 /* when !ok: "invalid_image", "unsupported_type", ... */
-	char error[256]; /* when !ok: human-readable message */
+	char code[32];			 /* when !ok: "invalid_image", "unsupported_type", ... */
+	char error[256];		 /* when !ok: human-readable message */
 	char model[PROTO_MODEL_MAX + 1]; /* weights version, "" if not sent */
 };
 

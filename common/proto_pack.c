@@ -90,10 +90,11 @@ int proto_pack_request(const struct proto_request *req, uint8_t **buf, size_t *l
 size_t proto_request_bound(const struct proto_request *req)
 {
 	/* The map, its keys and scalars fit in 64 bytes; bin headers are 5. */
-	return 64 + (req->ping ? 0
-			: req->pixels ? req->pixels_len
-			: req->input  ? req->input_len
-				      : req->image_len) +
+	return 64 +
+	       (req->ping     ? 0
+		: req->pixels ? req->pixels_len
+		: req->input  ? req->input_len
+			      : req->image_len) +
 	       (req->id ? 8 + req->id_len : 0) + (req->traceparent ? 16 + req->traceparent_len : 0);
 }
 
@@ -109,8 +110,9 @@ int proto_pack_request_with(const struct proto_request *req, proto_write_fn writ
 	    (req->traceparent && !traceparent_valid(req->traceparent, req->traceparent_len)))
 		return ERR_INVALID;
 	msgpack_packer_init(&pk, data, write);
-	f |= msgpack_pack_map(&pk, 1 + (!req->ping && kind == 1 ? 3 : 1) + req->probs + req->explain +
-				       (req->id != NULL) + (req->traceparent != NULL));
+	f |= msgpack_pack_map(&pk, 1 + (!req->ping && kind == 1 ? 3 : 1) + req->probs +
+				       req->explain + (req->id != NULL) +
+				       (req->traceparent != NULL));
 	f |= pack_key(&pk, "v") | msgpack_pack_uint32(&pk, PROTO_VERSION);
 	if (req->ping) {
 		f |= pack_key(&pk, "ping") | msgpack_pack_true(&pk);
@@ -160,8 +162,8 @@ static int pack_stats(msgpack_packer *pk, const struct proto_reply *rep)
 
 static size_t stats_count(const struct proto_reply *rep)
 {
-	return (rep->worker != 0) + (rep->batch != 0) + (rep->infer_us != 0) + (rep->model[0] != 0) +
-	       2u * rep->lead;
+	return (rep->worker != 0) + (rep->batch != 0) + (rep->infer_us != 0) +
+	       (rep->model[0] != 0) + 2u * rep->lead;
 }
 
 int proto_pack_reply(const struct proto_reply *rep, uint8_t **buf, size_t *len)

@@ -51,7 +51,8 @@ $(B)/tests/t_modelver: $(B)/obj/tests/unit/t_modelver.o $(B)/obj/frontend/modelv
 
 FUZZERS += $(B)/fuzz/fuzz_v2
 $(B)/fuzz/fuzz_v2: tests/fuzz/fuzz_v2.c frontend/v2_codec.c frontend/v2_response.c common/proto.c \
-                   common/err.c frontend/v2_codec.h common/proto.h common/err.h
+                   common/err.c common/reqid.c frontend/v2_codec.h common/proto.h common/err.h \
+                   common/reqid.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LIB_jansson) $(LIB_msgpack)
 

@@ -95,8 +95,8 @@ out:
 }
 
 /* Pack every file; on failure free what was packed. */
-static int pack_all(h2o_req_t *req, const struct mp_part *parts, size_t n, bool probs,
-		    bool explain, uint8_t **msgs, size_t *lens)
+static int pack_all(h2o_req_t *req, const struct mp_part *parts, size_t n, bool probs, bool explain,
+		    uint8_t **msgs, size_t *lens)
 {
 	h2o_iovec_t id = trace_request_id(req), tp = trace_parent(req);
 

@@ -24,7 +24,7 @@ check "three files: X-Model-Version" test -n "$(hdr x-model-version)"
 post -F file=@$s/img_0_label_6.png >/dev/null
 # exactly the one-file answer: digit and confidence, as mnist-predict reads it
 check_eq "one file answers exactly as before" \
-    "{\"digit\":6,\"confidence\":$($B/mnist-predict $s/img_0_label_6.png | awk '{print $3}')}" \
+    "{\"digit\":6,\"confidence\":$($B/mnist-predict $s/img_0_label_6.png | awk '{print $3 + 0}')}" \
     "$(cat "$tmp/body")"
 check_eq "?probs=true: ten probabilities per file" "10 10" \
     "$(Q='?probs=true' post -F file=@$s/img_0_label_6.png -F file=@$s/img_1_label_5.png \

@@ -82,7 +82,7 @@ check "the answer changed with the new weights ($before -> $after)" \
     test -n "$after" -a "$after" != "$before"
 check_eq "X-Model-Version is the new file's after the reload" "$(sha12 "$W/good")" "$(ver)"
 check_eq "the same answer as mnist-predict with that file" \
-    "$($B/mnist-predict --precision fp32 --weights "$W/good" "$img" | awk '{print $3}')" \
+    "$($B/mnist-predict --precision fp32 --weights "$W/good" "$img" | awk '{print $3 + 0}')" \
     "$(echo "$after" | sed 's/.*"confidence":\([0-9.]*\).*/\1/')"
 
 # --- every kind of corrupt file is refused, and the model stays ----------
