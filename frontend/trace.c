@@ -32,6 +32,16 @@ h2o_iovec_t trace_parent(h2o_req_t *req)
 	return h2o_iovec_init(NULL, 0);
 }
 
+void trace_to_worker(h2o_req_t *req, struct proto_request *p)
+{
+	h2o_iovec_t id = trace_request_id(req), tp = trace_parent(req);
+
+	p->id = id.base;
+	p->id_len = id.len;
+	p->traceparent = tp.base;
+	p->traceparent_len = tp.len;
+}
+
 struct tag_filter {
 	h2o_filter_t super;
 	const struct cors *cors;

@@ -26,6 +26,7 @@
 #define MNIST_TRACE_H
 
 #include "cors.h"
+#include "proto.h"
 
 #include <h2o.h>
 
@@ -34,6 +35,9 @@ h2o_iovec_t trace_request_id(h2o_req_t *req);
 
 /* The request's valid traceparent, or {NULL, 0}. */
 h2o_iovec_t trace_parent(h2o_req_t *req);
+
+/* Carry both to a worker: p's id and traceparent point into req. */
+void trace_to_worker(h2o_req_t *req, struct proto_request *p);
 
 /* Tag every response under path; cors must outlive the configuration. */
 void trace_install(h2o_pathconf_t *path, const struct cors *cors);

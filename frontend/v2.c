@@ -225,17 +225,13 @@ static int header_length(h2o_req_t *req, size_t body_len, size_t *out)
 
 static int pack_all(h2o_req_t *req, const struct v2_request *r, uint8_t **msgs, size_t *lens)
 {
-	h2o_iovec_t id = trace_request_id(req), tp = trace_parent(req);
-	bool probs = false;
+	struct proto_request base = {0};
 
 	for (int k = 0; k < r->nout; k++)
-		probs |= r->outputs[k] == V2_OUT_PROBABILITIES;
+		base.probs |= r->outputs[k] == V2_OUT_PROBABILITIES;
+	trace_to_worker(req, &base);
 	for (size_t i = 0; i < r->n; i++) {
-		struct proto_request p = {.probs = probs,
-					  .id = id.base,
-					  .id_len = id.len,
-					  .traceparent = tp.base,
-					  .traceparent_len = tp.len};
+		struct proto_request p = base;
 		if (r->input == V2_IN_PIXELS) {
 			p.input = r->tensors + i * V2_TENSOR_BYTES;
 			p.input_len = V2_TENSOR_BYTES;
