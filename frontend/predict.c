@@ -103,49 +103,6 @@ static double round4(float x)
 	return round((double)x * 1e4) / 1e4;
 }
 
-/* "model_input": the worker's 28x28 input (reply key "input") as a base64
- * PNG, for ?explain=true. Returns 0, or -1 when out of memory. */
-static int add_model_input(json_t *root, const struct proto_reply *rep)
-{
-	uint8_t *png;
-	size_t len;
-	char *b64;
-	int rc = -1;
-
-	if (png_encode_gray(rep->input, 28, 28, &png, &len) != 0)
-		return -1;
-	b64 = malloc(h2o_base64_encode_capacity(len));
-	if (b64) {
-		h2o_base64_encode(b64, png, len, 0);
-		rc = json_object_set_new(root, "model_input", json_string(b64));
-	}
-	free(b64);
-	free(png);
-	return rc;
-}
-
-json_t *predict_json(const struct proto_reply *rep, bool probs, bool explain)
-{
-	json_t *root =
-	    json_pack("{s:i,s:f}", "digit", rep->digit, "confidence", round4(rep->confidence));
-	json_t *arr;
-
-	if (root && explain && rep->has_input && add_model_input(root, rep) != 0) {
-		json_decref(root);
-		return NULL;
-	}
-	if (!root || !probs || !rep->has_probs)
-		return root;
-	arr = json_array();
-	for (int i = 0; arr && i < 10; i++)
-		json_array_append_new(arr, json_real(round4(rep->probs[i])));
-	if (!arr || json_object_set_new(root, "probabilities", arr) != 0) {
-		json_decref(root);
-		return NULL;
-	}
-	return root;
-}
-
 /* A real as jansson writes it with JSON_REAL_PRECISION(4): "%.4g", ".0"
  * appended if it would read as an integer, the exponent without '+' and
  * leading zeros. Writes at most 32 bytes; returns the length. */
@@ -193,8 +150,8 @@ static size_t put_real(char *out, double v)
  * ?explain=true: the worker's 28x28 input as a base64 PNG, probabilities
  * for ?probs=true; reals rounded to 4 decimals). -1: out of memory, or a
  * value JSON cannot hold. */
-static int prediction_text(h2o_req_t *req, const struct proto_reply *rep, bool probs, bool explain,
-			   h2o_iovec_t *out)
+int predict_text(h2o_req_t *req, const struct proto_reply *rep, bool probs, bool explain,
+		 h2o_iovec_t *out)
 {
 	bool input = explain && rep->has_input, all = probs && rep->has_probs;
 	uint8_t *png = NULL;
@@ -251,32 +208,41 @@ static void respond_reply(h2o_req_t *req, const uint8_t *buf, size_t len, bool p
 	if (rep.ok) {
 		h2o_iovec_t body;
 		metrics_prediction(rep.infer_us, rep.batch, rep.lead, rep.forward_us);
-		if (prediction_text(req, &rep, probs, explain, &body) == 0)
+		if (predict_text(req, &rep, probs, explain, &body) == 0)
 			respond(req, 200, "application/json", body, rep.worker);
 		else /* as before: jansson could not build it */
 			respond_json(req, 200, NULL, rep.worker);
 		return;
 	}
 	metrics_error(metrics_error_of(rep.code));
-	if (!strcmp(rep.code, "invalid_image") || !strcmp(rep.code, "unsupported_type") ||
-	    !strcmp(rep.code, "too_large")) {
-		json_t *msg =
-		    respond_client_string(rep.error, strnlen(rep.error, sizeof rep.error));
+	predict_failed(req, &rep, "", rep.worker);
+}
+
+void predict_failed(h2o_req_t *req, const struct proto_reply *rep, const char *prefix,
+		    uint32_t worker)
+{
+	size_t elen = strnlen(rep->error, sizeof rep->error);
+	char msg[ERR_MAX + 96];
+
+	if (!strcmp(rep->code, "invalid_image") || !strcmp(rep->code, "unsupported_type") ||
+	    !strcmp(rep->code, "too_large")) {
+		json_t *m = respond_client_string(rep->error, elen);
 		json_t *detail =
-		    msg ? json_sprintf("Error processing image: %s", json_string_value(msg)) : NULL;
-		json_decref(msg);
+		    m ? json_sprintf("%sError processing image: %s", prefix, json_string_value(m))
+		      : NULL;
+		json_decref(m);
 		respond_json(req, 400, detail ? json_pack("{s:o}", "detail", detail) : NULL,
-			     rep.worker);
-	} else if (!strcmp(rep.code, "unavailable")) {
+			     worker);
+	} else if (!strcmp(rep->code, "unavailable")) {
 		/* The worker's own reason: busy decoding, or shutting down. */
-		char msg[ERR_MAX + 64];
-		snprintf(msg, sizeof msg, "The inference worker cannot take it now (%.*s), retry",
-			 (int)strnlen(rep.error, sizeof rep.error), rep.error);
+		snprintf(msg, sizeof msg, "%sThe inference worker cannot take it now (%.*s), retry",
+			 prefix, (int)elen, rep->error);
 		metrics_reject(METRICS_REJECT_OVERLOAD);
 		respond_503(req, msg);
 	} else {
-		log_error("worker %u answered %s: %s", rep.worker, rep.code, rep.error);
-		respond_json(req, 500, json_pack("{s:s}", "detail", "Internal error"), rep.worker);
+		log_error("worker %u answered %s: %s", rep->worker, rep->code, rep->error);
+		snprintf(msg, sizeof msg, "%sInternal error", prefix);
+		respond_json(req, 500, json_pack("{s:s}", "detail", msg), worker);
 	}
 }
 
@@ -350,21 +316,17 @@ static nng_msg *pack_message(const struct proto_request *preq)
 
 static void forward(struct predictor *pr, h2o_req_t *req, const uint8_t *image, size_t len)
 {
-	h2o_iovec_t id = trace_request_id(req), tp = trace_parent(req);
 	struct proto_request preq = {.image = image,
 				     .image_len = len,
 				     .probs = predict_query_flag(req, "probs"),
-				     .explain = predict_query_flag(req, "explain"),
-				     .id = id.base,
-				     .id_len = id.len,
-				     .traceparent = tp.base,
-				     .traceparent_len = tp.len};
+				     .explain = predict_query_flag(req, "explain")};
 	enum backend_state state;
 	enum admit_result admitted;
 	struct pending *p;
 	nng_msg *msg = NULL;
 	int rc;
 
+	trace_to_worker(req, &preq);
 	if (respond_ctx_of(req)->draining) {
 		metrics_error(METRICS_ERROR_UNAVAILABLE);
 		respond_503(req, "The service is shutting down");

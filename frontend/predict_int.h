@@ -26,8 +26,18 @@ bool predict_type_allowed(const char *t, size_t n);
 /* ?NAME=true (also 1, yes, on), anywhere in the query string. */
 bool predict_query_flag(h2o_req_t *req, const char *name);
 
-/* {"digit", "confidence", "probabilities"?, "model_input"?} of an ok reply. */
-json_t *predict_json(const struct proto_reply *rep, bool probs, bool explain);
+/* {"digit", "confidence", "model_input"?, "probabilities"?} of an ok reply,
+ * written into req's pool, the bytes jansson makes of it. -1: out of
+ * memory, or a value JSON cannot hold. */
+int predict_text(h2o_req_t *req, const struct proto_reply *rep, bool probs, bool explain,
+		 h2o_iovec_t *out);
+
+/* Answer a worker's failure reply rep as /predict does: 400 with the
+ * worker's reason (client text escaped), 503 to retry, or 500; every detail
+ * starts with prefix ("" for one file, "file[i]: " for several). worker
+ * goes to respond_json (0: none). */
+void predict_failed(h2o_req_t *req, const struct proto_reply *rep, const char *prefix,
+		    uint32_t worker);
 
 /* Answer a /predict with count (2..) `file` parts: {"predictions": [...]}
  * in part order, or the first failing part's error, naming its index. */

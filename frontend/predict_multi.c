@@ -30,36 +30,37 @@ static void respond_part_detail(h2o_req_t *req, int status, size_t i, const char
 	respond_json(req, status, d ? json_pack("{s:o}", "detail", d) : NULL, 0);
 }
 
-/* The error of the first failed reply, as /predict gives it for one file. */
-static void respond_failed(h2o_req_t *req, size_t i, const struct proto_reply *rep)
+/* {"predictions":[...]}: each answer as one file's, in order. */
+static void respond_predictions(h2o_req_t *req, const struct fanout_result *r, bool probs,
+				bool explain)
 {
-	char msg[ERR_MAX + 64];
+	static const char head[] = "{\"predictions\":[";
+	h2o_iovec_t one[PREDICT_MAX_FILES];
+	size_t len = sizeof head + 1, n;
 
-	if (!strcmp(rep->code, "invalid_image") || !strcmp(rep->code, "unsupported_type") ||
-	    !strcmp(rep->code, "too_large")) {
-		json_t *m =
-		    respond_client_string(rep->error, strnlen(rep->error, sizeof rep->error));
-		snprintf(msg, sizeof msg, "Error processing image: %s",
-			 m ? json_string_value(m) : "");
-		json_decref(m);
-		respond_part_detail(req, 400, i, msg);
-	} else if (!strcmp(rep->code, "unavailable")) {
-		snprintf(msg, sizeof msg,
-			 "file[%zu]: The inference worker cannot take it now (%.*s), retry", i,
-			 (int)strnlen(rep->error, sizeof rep->error), rep->error);
-		metrics_reject(METRICS_REJECT_OVERLOAD);
-		respond_503(req, msg);
-	} else {
-		log_error("worker %u answered %s: %s", rep->worker, rep->code, rep->error);
-		respond_part_detail(req, 500, i, "Internal error");
+	for (size_t i = 0; i < r->n; i++) {
+		if (predict_text(req, &r->replies[i], probs, explain, &one[i]) != 0) {
+			respond_json(req, 200, NULL, 0); /* as one file: 500, out of memory */
+			return;
+		}
+		len += one[i].len + 1;
 	}
+	char *t = h2o_mem_alloc_pool(&req->pool, len);
+	memcpy(t, head, sizeof head - 1);
+	n = sizeof head - 1;
+	for (size_t i = 0; i < r->n; i++) {
+		memcpy(t + n, one[i].base, one[i].len);
+		n += one[i].len;
+		t[n++] = i + 1 < r->n ? ',' : ']';
+	}
+	t[n++] = '}';
+	respond(req, 200, "application/json", h2o_iovec_init(t, n), 0);
 }
 
 static void on_done(void *arg, h2o_req_t *req, const struct fanout_result *r)
 {
 	struct multi *m = arg;
 	char versions[256], msg[96];
-	json_t *list;
 
 	if (!req)
 		goto out;
@@ -79,17 +80,12 @@ static void on_done(void *arg, h2o_req_t *req, const struct fanout_result *r)
 	respond_model_version(req, versions);
 	for (size_t i = 0; i < r->n; i++)
 		if (!r->replies[i].ok) {
-			respond_failed(req, i, &r->replies[i]);
+			char prefix[32];
+			snprintf(prefix, sizeof prefix, "file[%zu]: ", i);
+			predict_failed(req, &r->replies[i], prefix, 0);
 			goto out;
 		}
-	list = json_array();
-	for (size_t i = 0; list && i < r->n; i++)
-		if (json_array_append_new(list,
-					  predict_json(&r->replies[i], m->probs, m->explain))) {
-			json_decref(list);
-			list = NULL;
-		}
-	respond_json(req, 200, list ? json_pack("{s:o}", "predictions", list) : NULL, 0);
+	respond_predictions(req, r, m->probs, m->explain);
 out:
 	free(m);
 }
@@ -98,17 +94,13 @@ out:
 static int pack_all(h2o_req_t *req, const struct mp_part *parts, size_t n, bool probs, bool explain,
 		    uint8_t **msgs, size_t *lens)
 {
-	h2o_iovec_t id = trace_request_id(req), tp = trace_parent(req);
+	struct proto_request base = {.probs = probs, .explain = explain};
 
+	trace_to_worker(req, &base);
 	for (size_t i = 0; i < n; i++) {
-		struct proto_request preq = {.image = parts[i].data,
-					     .image_len = parts[i].len,
-					     .probs = probs,
-					     .explain = explain,
-					     .id = id.base,
-					     .id_len = id.len,
-					     .traceparent = tp.base,
-					     .traceparent_len = tp.len};
+		struct proto_request preq = base;
+		preq.image = parts[i].data;
+		preq.image_len = parts[i].len;
 		if (proto_pack_request(&preq, &msgs[i], &lens[i]) != 0) {
 			while (i--)
 				free(msgs[i]);
