@@ -119,6 +119,12 @@ STAGES = {
     # held-out twentieth, then the temperature.
     2: dict(epochs=5, bs=128, lr=5e-4, wd=0.01, pct=0.1, div=5.0, elastic=34.0,
             holdout=True, ema=0.99),
+    # From scratch with everything at once: elastic distortion from the
+    # first step, a long one-cycle schedule, weight averaging over the last
+    # epochs (decay 0.999 per step, about eight epochs), TRAIN minus the
+    # held-out twentieth, then the temperature.
+    3: dict(epochs=100, bs=64, lr=2e-3, wd=0.05, pct=0.25, div=25.0, elastic=34.0,
+            holdout=True, ema=0.999),
 }
 
 
@@ -153,8 +159,8 @@ def main():
           f"TEST {len(te_y)}", flush=True)
 
     model = load_model(args.init).train() if args.init else MnistNet()
-    # Stage 1 averages nothing: its "averaged" weights are the weights.
-    ema = MnistNet() if args.init else model
+    # A stage without averaging keeps one model: its "averaged" weights are the weights.
+    ema = MnistNet() if cfg["ema"] else model
     ema.load_state_dict(model.state_dict())
     bs, epochs = cfg["bs"], cfg["epochs"]
     steps = epochs * math.ceil(len(tr_y) / bs)
