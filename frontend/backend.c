@@ -39,12 +39,21 @@ enum stage { STAGE_SEND, STAGE_RECV };
 
 /* One in-flight call. Loop thread: everything while the slot is free or
  * being set up. nng thread: stage/rv/reply between submission and posting
- * the message; the queue hand-off orders the two. */
+ * the message; the queue hand-off orders the two.
+ *
+ * A request is first offered on now_aio: no callback, timeout zero, so REQ
+ * either hands it to a free connection or refuses it before nng_ctx_send
+ * returns. Taken, the receive starts at once from the loop thread and the
+ * call costs one completion on nng's task threads instead of two. Refused
+ * (every connection is busy writing), it is queued on aio as before. (With
+ * libnng 1.5.2 a receive must not be started while a send is still queued:
+ * cancelling that receive frees the request under the pending send.) */
 struct slot {
 	h2o_multithread_message_t msg; /* first: the queue hands us this */
 	struct backend *b;
 	nng_ctx ctx;
 	nng_aio *aio;
+	nng_aio *now_aio;
 	enum stage stage;
 	int rv;
 	nng_msg *reply;
@@ -266,6 +275,13 @@ static struct slot *slot_new(struct backend *b)
 		free(s);
 		return NULL;
 	}
+	if (nng_aio_alloc(&s->now_aio, NULL, NULL) != 0) {
+		nng_aio_free(s->aio);
+		nng_ctx_close(s->ctx);
+		free(s);
+		return NULL;
+	}
+	nng_aio_set_timeout(s->now_aio, NNG_DURATION_ZERO);
 	b->slots[b->nslots++] = s;
 	return s;
 }
@@ -300,9 +316,18 @@ int backend_send(struct backend *b, nng_msg *m, backend_done_cb cb, void *arg)
 	s->arg = arg;
 	s->rv = 0;
 	s->reply = NULL;
+	b->inflight++;
+	nng_aio_set_msg(s->now_aio, m);
+	nng_ctx_send(s->ctx, s->now_aio); /* finished on return: no callback, no wait */
+	if (nng_aio_result(s->now_aio) == 0) {
+		s->stage = STAGE_RECV;
+		nng_aio_set_timeout(s->aio, b->timeout_ms);
+		nng_ctx_recv(s->ctx, s->aio);
+		return 0;
+	}
+	nng_aio_set_msg(s->now_aio, NULL); /* refused: still ours, queue it */
 	s->stage = STAGE_SEND;
 	s->deadline = nng_clock() + (nng_time)b->timeout_ms;
-	b->inflight++;
 	nng_aio_set_msg(s->aio, m);
 	nng_aio_set_timeout(s->aio, b->timeout_ms);
 	nng_ctx_send(s->ctx, s->aio);
@@ -593,6 +618,7 @@ int backend_close(struct backend *b)
 		h2o_multithread_destroy_queue(b->queue);
 	}
 	for (size_t i = 0; i < b->nslots; i++) {
+		nng_aio_free(b->slots[i]->now_aio);
 		nng_aio_free(b->slots[i]->aio);
 		free(b->slots[i]);
 	}

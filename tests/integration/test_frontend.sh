@@ -191,6 +191,18 @@ kill -STOP "$w1"
 on_exit "kill -CONT $w1"
 check_eq "stopped worker: 504" 504 "$(code -F "file=@$IMG" "$url/predict")"
 check "504 detail" sh -c "jq -r .detail '$d/body' | grep -q 'No inference worker answered within 300 ms'"
+# Four 2 MB uploads at once: the first fills the stopped worker's socket
+# buffer and holds its connection, the others wait in the REQ socket's queue
+# unsent and are cancelled by the same timeout (the ASan run of this test
+# finds a request that is not freed then).
+{ printf '\211PNG\r\n\032\n'; head -c 2000000 /dev/zero; } >"$d/big.png"
+par=
+for i in 1 2 3 4; do
+    curl -s -o /dev/null -w '%{http_code}\n' -F "file=@$d/big.png;type=image/png" "$url/predict" >"$d/par.$i" &
+    par="$par $!"
+done
+wait $par
+check_eq "stopped worker, 4 at once: 4 x 504" "504 504 504 504" "$(cat "$d"/par.* | tr '\n' ' ' | sed 's/ $//')"
 check "/health turns 503 when the worker stops answering" wait_for 10 unhealthy
 # Silent for ~1 s: its connection is dropped, so calls fail fast instead of
 # waiting out the timeout (tests/integration/test_liveness.sh covers more).
