@@ -236,6 +236,11 @@ static void intake(struct server *s, struct slot *sl, nng_msg *msg)
 				 : (uint64_t)sl->req.width * sl->req.height;
 	if (sl->cost > s->cfg.limits.max_pixels)
 		sl->cost = 0; /* refused from the header: costs next to nothing */
+	/* A cost of 0 is a header cost_image() could not read: not known small. */
+	if (sl->req.input || (sl->cost > 0 && sl->cost <= SERVE_INLINE_PIXELS)) {
+		work_decode_here(s, sl);
+		return;
+	}
 	pthread_mutex_lock(&s->mu);
 	if (admit_locked(s, sl->cost, err)) {
 		work_admit_locked(s, sl);

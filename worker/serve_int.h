@@ -27,6 +27,10 @@
 /* An upload whose header claims at most this many pixels is light: it has a
  * decode lane of its own and is never queued behind large decodes. */
 #define SERVE_LIGHT_PIXELS 1000000u
+/* An upload whose header claims at most this many pixels (128x128) is
+ * decoded where it arrives, on the nng thread: its decode is shorter than a
+ * hand-off to a decode thread. */
+#define SERVE_INLINE_PIXELS 16384u
 /* A thread is stuck after this long without progress (beat.h). */
 #define SERVE_STALL_US 1000000u
 #define SERVE_MAX_JOB_US 30000000u
@@ -115,6 +119,9 @@ bool serve_pipe_open_locked(const struct server *s, nng_pipe p);
 int work_start(struct server *s, char *err); /* decode threads + compute thread */
 void work_stop(struct server *s);	     /* quit and join them */
 void work_admit_locked(struct server *s, struct slot *sl);
+/* s->mu not held: decode sl here (SERVE_INLINE_PIXELS), then queue it for
+ * the model or reply with the error. */
+void work_decode_here(struct server *s, struct slot *sl);
 bool work_alive(struct server *s);
 
 #endif
