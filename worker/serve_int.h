@@ -87,6 +87,9 @@ struct server {
 	struct model *next_model; /* serve_swap_model(): to use from the next batch */
 	struct model *retired;	  /* the model next_model replaced */
 	struct queue light, heavy, done;
+	/* A thread is running batches from done: the compute thread, or the
+	 * nng thread that queued an image while none ran (work_decode_here). */
+	bool computing;
 	uint64_t backlog;  /* pixels admitted and not yet decoded */
 	int heavy_running; /* decode threads inside a heavy decode */
 	int active;	   /* slots not idle */

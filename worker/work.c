@@ -17,7 +17,10 @@
  * An upload of at most SERVE_INLINE_PIXELS (and a model input tensor) is
  * decoded on the nng thread it arrived on instead (work_decode_here): a
  * few tens of microseconds, less than handing it to a decode thread and
- * waking that thread costs.
+ * waking that thread costs. If no batch is running then, that thread also
+ * runs the ready queue (drain_locked) instead of waking the compute thread;
+ * s->computing says a thread is running batches, so there is one at a time,
+ * and model swaps stay with the compute thread, between batches.
  */
 #include "err.h"
 #include "image.h"
@@ -225,6 +228,8 @@ static void *decoder_main(void *arg)
 	return NULL;
 }
 
+static void drain_locked(struct server *s);
+
 void work_decode_here(struct server *s, struct slot *sl)
 {
 	char err[ERR_MAX] = "";
@@ -237,7 +242,14 @@ void work_decode_here(struct server *s, struct slot *sl)
 	if (rc == 0) {
 		sl->state = SLOT_READY;
 		push(&s->done, sl);
-		pthread_cond_signal(&s->ready);
+		/* No batch running: run it here rather than wake the compute
+		 * thread; one running takes this image in its next batch. */
+		if (!s->computing) {
+			s->computing = true;
+			drain_locked(s);
+			if (s->done.head || s->next_model)
+				pthread_cond_signal(&s->ready);
+		}
 	} else {
 		proto_reply_error(&sl->reply, rc, err);
 		serve_reply_locked(s, sl);
@@ -299,14 +311,34 @@ static void run_batch(struct server *s, int n)
 	log_debug("batch of %d images, %llu us", n, (unsigned long long)dt);
 }
 
+/* With s->mu held and s->computing set by the caller: run the ready queue
+ * in batches until it is empty, or a model swap or quit waits; then clear
+ * s->computing. */
+static void drain_locked(struct server *s)
+{
+	while (s->done.head && !s->next_model && !s->quit) {
+		int n = 0;
+		while (s->done.head && n < s->cfg.max_batch)
+			s->batch[n++] = pop(&s->done);
+		pthread_mutex_unlock(&s->mu);
+		beat_busy(&s->compute_beat);
+		run_batch(s, n);
+		beat_idle(&s->compute_beat);
+		pthread_mutex_lock(&s->mu);
+	}
+	s->computing = false;
+}
+
 static void *compute_main(void *arg)
 {
 	struct server *s = arg;
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (!s->quit && !s->done.head && !s->next_model) {
-			beat_idle(&s->compute_beat);
+		/* Another thread's batches (work_decode_here) are its own. */
+		while (!s->quit && (s->computing || (!s->done.head && !s->next_model))) {
+			if (!s->computing)
+				beat_idle(&s->compute_beat);
 			wait_tick(s, &s->ready);
 			shed_late_locked(s);
 		}
@@ -321,14 +353,8 @@ static void *compute_main(void *arg)
 			pthread_cond_broadcast(&s->swapped);
 			continue;
 		}
-		int n = 0;
-		while (s->done.head && n < s->cfg.max_batch)
-			s->batch[n++] = pop(&s->done);
-		pthread_mutex_unlock(&s->mu);
-		beat_busy(&s->compute_beat);
-		run_batch(s, n);
-		beat_idle(&s->compute_beat);
-		pthread_mutex_lock(&s->mu);
+		s->computing = true;
+		drain_locked(s);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
