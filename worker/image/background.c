@@ -21,30 +21,33 @@
 #define CELL_Q 0.2 /* background = this quantile of a cell */
 
 /* Darkest and brightest 3x3 means: the contrast of real strokes, which
- * isolated noise pixels do not reach, however few stroke pixels there are. */
-static inline float col_sum(const float *v, size_t w, size_t x, size_t y0, size_t y1)
+ * isolated noise pixels do not reach, however few stroke pixels there are.
+ * A window's sum is its three column sums added left to right, each column
+ * summed top to bottom (one to three rows at the image's edges). */
+static inline float col_sum(const float *a, const float *b, const float *c, size_t x)
 {
-	float s = 0;
-	for (; y0 <= y1; y0++)
-		s += v[y0 * w + x];
-	return s;
+	return c ? (a[x] + b[x]) + c[x] : b ? a[x] + b[x] : a[x];
 }
 
 void img_blur_extremes(const float *v, size_t w, size_t h, float *lo, float *hi)
 {
-	size_t x, y;
-	*lo = INFINITY, *hi = -INFINITY;
-	for (y = 0; y < h; y++) {
-		size_t y0 = y ? y - 1 : 0, y1 = y + 1 < h ? y + 1 : y;
-		float rows = (float)(y1 - y0 + 1), prev = 0, cur = col_sum(v, w, 0, y0, y1);
-		float inner = 1.0f / (rows * 3), edge = 1.0f / (rows * (w > 1 ? 2 : 1));
-		for (x = 0; x < w; x++) { /* sliding window of column sums */
-			float next = x + 1 < w ? col_sum(v, w, x + 1, y0, y1) : 0;
+	float l = INFINITY, u = -INFINITY;
+
+	for (size_t y = 0; y < h; y++) {
+		size_t y0 = y ? y - 1 : 0, y1 = y + 1 < h ? y + 1 : y, rows = y1 - y0 + 1;
+		const float *a = v + y0 * w, *b = rows > 1 ? a + w : NULL,
+			    *c = rows > 2 ? a + 2 * w : NULL;
+		float prev = 0, cur = col_sum(a, b, c, 0);
+		float inner = 1.0f / ((float)rows * 3), edge = 1.0f / ((float)rows * (w > 1 ? 2 : 1));
+		for (size_t x = 0; x < w; x++) { /* sliding window of column sums */
+			float next = x + 1 < w ? col_sum(a, b, c, x + 1) : 0;
 			float s = (prev + cur + next) * (x && x + 1 < w ? inner : edge);
-			*lo = minf(*lo, s), *hi = maxf(*hi, s);
+			l = s < l ? s : l;
+			u = s > u ? s : u;
 			prev = cur, cur = next;
 		}
 	}
+	*lo = l, *hi = u;
 }
 
 static float cell_quantile(const float *v, size_t w, size_t x0, size_t y0, size_t x1, size_t y1,
