@@ -3,9 +3,9 @@
 # every file they upload exists in the repository, and each command,
 # pointed at a live service with two workers, succeeds; when the line
 # under it shows the answer ("# {...}"), the answer is that JSON (the model
-# version in it is replaced by the one served here, and fractions are
-# compared within 0.01: both depend on the engine the CPU gets, int8 or
-# fp32; docs/protocol.md); a line that is not JSON and not cut JSON ("{...")
+# version in it, which must be the committed int8 file's, is replaced by
+# the one served here, and fractions are compared within 0.01: both depend
+# on the engine the CPU gets, int8 or fp32; docs/protocol.md); a line that is not JSON and not cut JSON ("{...")
 # such as a header must be one of the output's lines.
 . tests/lib.sh
 . tests/integration/ops-lib.sh
@@ -31,6 +31,13 @@ fe_start "$tmp" 2
 wait_for 5 sh -c "curl -s '$FE_URL/v2/models/mnist' | grep -q versions\\\":\\\\[\\\""
 version=$(curl -s "$FE_URL/v2/models/mnist" | jq -r '.versions[0]')
 check "a model version is served" test -n "$version"
+# The docs show the int8 file's version (what `auto` runs on CPUs with
+# VNNI); it must be that of the committed file, not of older weights.
+shown=$(sha256sum weights/model-int8.safetensors | cut -c1-12)
+check "the docs show the committed int8 weights' version $shown" \
+    sh -c "grep -q '\"model_version\":\"$shown\"' README.md docs/protocol.md &&
+           ! grep -Eo '\"model_version\":\"[0-9a-f]{12}\"' README.md docs/protocol.md |
+             grep -v '$shown'"
 norm() { jq -S -c . 2>/dev/null; }
 # close GOT WANT: the same JSON, fractions within 0.01 of each other (a
 # rounding of both to 2 decimals flips at the boundary).
@@ -55,7 +62,7 @@ while IFS="$(printf '\t')" read -r cmd want; do
         not_ok "example $i fails: $cmd: $(head -c 300 "$tmp/err") $got"
         continue
     fi
-    expected=$(echo "$want" | sed -n 's/^# //p' | sed "s/43d5b4d34d2d/$version/g" | norm)
+    expected=$(echo "$want" | sed -n 's/^# //p' | sed "s/$shown/$version/g" | norm)
     text=$(echo "$want" | sed -n 's/^# //p')
     if [ -z "$expected" ] && [ -n "$text" ] && [ "${text#[\{\[]}" = "$text" ]; then
         # not JSON: the docs show a line of the output (headers: any case)

@@ -1,5 +1,6 @@
-# The C engine's TEST-split accuracy with the shipped weights (issue: at
-# least 98.5 %), fp32 with every kernel variant this CPU has; the int8
+# The C engine's TEST-split accuracy with the shipped weights (issue 15: at
+# least 99.3 %; test_parity.py checks PyTorch's is the same), fp32 with
+# every kernel variant this CPU has; the int8
 # engine's gates (issue 14): TEST accuracy at least 98.9 % and within 0.15
 # points of fp32, argmax agreement with fp32 at least 99.7 % on TEST and on
 # the image fixtures (tests/images/, through mnist-predict); and both
@@ -19,7 +20,7 @@ for isa in default generic avx2 avx512; do
     args=
     [ "$isa" = default ] || args="--isa $isa"
     a=$("$B/mnist-eval" --precision fp32 $args | acc)
-    check "mnist-eval fp32 $isa: TEST accuracy ${a:-?}% >= 98.5%" at_least "${a:-0}" 98.5
+    check "mnist-eval fp32 $isa: TEST accuracy ${a:-?}% >= 99.3%" at_least "${a:-0}" 99.3
 done
 f=$("$B/mnist-eval" --precision fp32 | acc)
 for isa in default avx2; do

@@ -3,7 +3,8 @@
 # through build/mnist-predict (and its ASan build) and must give the digit
 # or the error code listed; scripts/gen-test-images.py must reproduce the
 # committed files byte for byte; the large photos (generated here, too big
-# to commit) must give their digits.
+# to commit) must give their digits; blank and frame-only uploads get a low
+# confidence, from mnist-predict and from the service.
 . tests/lib.sh
 B=${B:-build}
 WEIGHTS=${WEIGHTS:-weights/model.safetensors}
@@ -60,3 +61,26 @@ for f in blank_white.png one_pixel.png one_pixel.jpg frame_only_box.jpg frame_on
     c=$("$B/mnist-predict" --weights "$WEIGHTS" "tests/images/$f" | cut -d' ' -f3)
     check "blank $f: confidence ${c:-?} below 0.3" awk -v c="${c:-1}" 'BEGIN { exit !(c < 0.3) }'
 done
+
+# The same through the service (HTTP, two workers, the engine `auto`
+# picks): a blank upload and the empty box and circle in one request,
+# every answer's top probability below 0.3 (issue 15).
+. tests/integration/ops-lib.sh
+if have_frontend; then
+    FE_WEIGHTS=$WEIGHTS fe_start "$tmp" 2
+    set -- blank_white.png frame_only_box.jpg frame_only_circle.jpg
+    args=
+    for f in "$@"; do args="$args -F file=@tests/images/$f"; done
+    # shellcheck disable=SC2086
+    curl -s $args "$FE_URL/predict" >"$tmp/blank.json"
+    i=0
+    for f in "$@"; do
+        c=$(jq -r ".predictions[$i].confidence" "$tmp/blank.json" 2>/dev/null)
+        check "service, blank $f: top probability ${c:-?} below 0.3" \
+            awk -v c="${c:-1}" 'BEGIN { exit !(c ~ /^0\.[0-9]+$/ && c < 0.3) }'
+        i=$((i + 1))
+    done
+    fe_stop
+else
+    ok "blank uploads through the service # SKIP no $B/mnist-frontend yet"
+fi
