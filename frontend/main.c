@@ -266,7 +266,8 @@ static int start(struct app *app, const struct options *o, const char *workers_u
 					     .worker_bin = o->worker_bin,
 					     .connect = workers_url,
 					     .weights = o->weights,
-					     .max_batch = o->max_batch};
+					     .max_batch = o->max_batch,
+					     .pin = o->pin_workers != 0};
 		if (!so.worker_bin) {
 			if (default_worker_bin(bin, sizeof bin) != 0)
 				return err_set(err, ERR_IO, "cannot locate mnist-worker");

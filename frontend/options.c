@@ -46,6 +46,7 @@ static const struct setting settings[] = {
     {"--idle-timeout-ms", "MNIST_IDLE_TIMEOUT_MS", NUM, 100, 3600000, AT(idle_timeout_ms)},
     {"--worker-silent-ms", "MNIST_WORKER_SILENT_MS", NUM, 100, 3600000, AT(worker_silent_ms)},
     {"--spawn-workers", "MNIST_WORKERS", SPAWN, 0, 256, AT(spawn)},
+    {"--pin-workers", "MNIST_PIN_WORKERS", NUM, 0, 1, AT(pin_workers)},
     {"--log-level", "MNIST_LOG_LEVEL", LEVEL, 0, 0, AT(log_level)},
     {"--log-format", "MNIST_LOG_FORMAT", FORMAT, 0, 0, AT(log_format)},
     {"--cors-origins", "MNIST_CORS_ORIGINS", ORIGINS, 0, 0, AT(cors_origins)},
@@ -92,6 +93,9 @@ static void usage(FILE *f)
 	      "                         (MNIST_WORKER_SILENT_MS, default 1000)\n"
 	      "  --spawn-workers N|auto start and supervise N workers (MNIST_WORKERS, default 0;\n"
 	      "                         auto = number of CPUs)\n"
+	      "  --pin-workers 0|1      1: each spawned worker on a CPU of its own, in turn,\n"
+	      "                         when 2 or more are spawned and 2 or more CPUs are\n"
+	      "                         allowed (MNIST_PIN_WORKERS, default 1)\n"
 	      "  --worker-bin PATH      worker binary (default: mnist-worker next to this one)\n"
 	      "  --weights PATH         passed to spawned workers (MNIST_WEIGHTS)\n"
 	      "  --max-batch N          passed to spawned workers (MNIST_MAX_BATCH)\n"
@@ -198,7 +202,8 @@ int options_parse(int argc, char **argv, struct options *o)
 			      .broker_ctx = 32,
 			      .drain_ms = 5000,
 			      .idle_timeout_ms = 10000,
-			      .worker_silent_ms = 1000};
+			      .worker_silent_ms = 1000,
+			      .pin_workers = 1};
 	for (size_t i = 0; i < sizeof settings / sizeof *settings; i++) {
 		s = &settings[i];
 		if (s->env && (v = config_env(s->env, NULL)) && apply(s, s->env, v, o) != 0)

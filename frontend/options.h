@@ -26,6 +26,7 @@ struct options {
 	unsigned long max_connections; /* 0: derived from RLIMIT_NOFILE (http.h) */
 	unsigned long idle_timeout_ms;
 	unsigned long worker_silent_ms;
+	unsigned long pin_workers; /* 1: spawned workers pinned to CPUs (supervisor.h) */
 	const char *tls_cert, *tls_key, *tls_ca; /* worker link over tls+tcp:// */
 	unsigned long trusted_network;		 /* 1: plain tcp:// off loopback */
 };

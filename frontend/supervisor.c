@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@ struct child {
 	uint64_t started;    /* ms, monotonic */
 	uint64_t restart_at; /* ms, when pid == 0 and a restart is due */
 	unsigned backoff_ms;
+	int cpu;	  /* pinned to this CPU, or -1 */
+	cpu_set_t cpus; /* {cpu}, made before fork */
 };
 
 struct supervisor {
@@ -33,6 +36,29 @@ struct supervisor {
 	size_t n;
 	bool stopping;
 };
+
+/* Each child's CPU: the allowed ones in turn, when pinning applies. */
+static void pin_cpus(struct supervisor *s, bool pin)
+{
+	cpu_set_t allowed;
+	int cpu[CPU_SETSIZE], n = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		s->kids[i].cpu = -1;
+	if (!pin || s->n < 2 || sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+		return;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &allowed))
+			cpu[n++] = c;
+	if (n < 2)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		struct child *k = &s->kids[i];
+		k->cpu = cpu[i % (size_t)n];
+		CPU_ZERO(&k->cpus);
+		CPU_SET(k->cpu, &k->cpus);
+	}
+}
 
 static int spawn(struct supervisor *s, struct child *c)
 {
@@ -54,12 +80,17 @@ static int spawn(struct supervisor *s, struct child *c)
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
 			_exit(1);
+		if (c->cpu >= 0)
+			sched_setaffinity(0, sizeof c->cpus, &c->cpus); /* kept across exec */
 		execv(s->argv[0], s->argv);
 		_exit(127);
 	}
 	c->pid = pid;
 	c->started = clock_ms();
-	log_info("started worker pid %ld", (long)pid);
+	if (c->cpu >= 0)
+		log_info("started worker pid %ld on CPU %d", (long)pid, c->cpu);
+	else
+		log_info("started worker pid %ld", (long)pid);
 	return 0;
 }
 
@@ -155,6 +186,7 @@ int supervisor_start(const struct supervisor_opts *o, h2o_loop_t *loop, struct s
 	s->argv[a] = NULL;
 	s->loop = loop;
 	s->n = o->count;
+	pin_cpus(s, o->pin);
 	h2o_timeout_init(loop, &s->tick, TICK_MS);
 	s->tick_entry.cb = on_tick;
 	for (size_t i = 0; i < s->n; i++) {

@@ -5,6 +5,11 @@
  * worker has lived 10 s. Workers get PR_SET_PDEATHSIG=SIGTERM so they never
  * outlive a frontend that was killed outright.
  *
+ * With pin set, two or more workers and two or more CPUs allowed to the
+ * frontend, worker i (and its restarts) runs on the i-th allowed CPU, in
+ * turn: a worker's threads then hand requests to each other on one CPU,
+ * without waking another (docs/BENCHMARKS.md measures it).
+ *
  * The caller owns SIGCHLD: it blocks the signal, watches it (signalfd) on
  * the loop and calls supervisor_reap() when it fires. Restarts are timed
  * with an h2o timeout on the same loop, so nothing here blocks the loop
@@ -16,6 +21,7 @@
 #define MNIST_SUPERVISOR_H
 
 #include <h2o.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct supervisor;
@@ -26,6 +32,7 @@ struct supervisor_opts {
 	const char *connect;	/* URL the workers dial (--connect) */
 	const char *weights;	/* --weights, or NULL for the worker's default */
 	const char *max_batch;	/* --max-batch, or NULL */
+	bool pin;		/* a CPU per worker, see above */
 };
 
 int supervisor_start(const struct supervisor_opts *opts, h2o_loop_t *loop, struct supervisor **out,

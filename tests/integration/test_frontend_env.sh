@@ -41,6 +41,7 @@ refused MNIST_IDLE_TIMEOUT_MS 5
 refused MNIST_WORKERS 257
 refused MNIST_LOG_LEVEL loud
 refused MNIST_WORKER_SILENT_MS 99
+refused MNIST_PIN_WORKERS 2
 
 # The same bounds for the flags.
 timeout -k 2 5 "$B/mnist-frontend" --listen 127.0.0.1:0 --rundir "$tmp/run" \
@@ -53,3 +54,24 @@ head -c 1100000 /dev/zero >"$tmp/big.png"
 body=$(curl -s -H 'Content-Type: image/png' --data-binary @"$tmp/big.png" "$FE_URL/predict")
 check_eq "MNIST_MAX_UPLOAD=1M is the limit" '{"detail":"File too large. Maximum size is 1 MB."}' "$body"
 fe_stop
+
+# Spawned workers on CPUs of their own, in turn (--pin-workers, default 1);
+# MNIST_PIN_WORKERS=0 leaves them where the frontend may run.
+cpus_of() { awk '/^Cpus_allowed_list/ { print $2 }' "/proc/$1/status"; }
+allowed=$(cpus_of $$)
+if [ "$(nproc)" -lt 2 ]; then
+    ok "spawned workers pinned # SKIP one CPU allowed here ($allowed): nothing to pin"
+    ok "MNIST_PIN_WORKERS=0 # SKIP one CPU allowed here ($allowed)"
+else
+    fe_start "$tmp/pin" 2
+    set -- $(pgrep -P "$FE_PID" -f mnist-worker | sort -n)
+    a=$(cpus_of "$1") b=$(cpus_of "$2")
+    check "spawned workers pinned: one CPU each, not the same ($a, $b)" \
+        sh -c "[ -n '$a' ] && [ '$a' != '$b' ] && echo '$a$b' | grep -qv '[-,]'"
+    fe_stop
+    MNIST_PIN_WORKERS=0 fe_start "$tmp/nopin" 2
+    set -- $(pgrep -P "$FE_PID" -f mnist-worker | sort -n)
+    check_eq "MNIST_PIN_WORKERS=0: workers keep the frontend's CPUs" \
+        "$(cpus_of "$FE_PID") $(cpus_of "$FE_PID")" "$(cpus_of "$1") $(cpus_of "$2")"
+    fe_stop
+fi
