@@ -8,8 +8,9 @@
 # of load hits each alike: wrk -t1 -c1 then wrk -t2 -c32 for
 # $COMPARE_SECONDS (default 5) each, POSTing tests/bench/post.lua's 28x28
 # PNG. Per configuration, medians over the rounds: 1-client p50, 32-client
-# predictions/s, and the CPU time (utime + stime from /proc) the frontend and
-# the two workers spent per request in the 32-client run. Then every
+# predictions/s, and the CPU time (utime + stime from /proc) and the context
+# switches (voluntary + involuntary, every thread) the frontend and the two
+# workers spent per request in the 32-client run. Then every
 # configuration's throughput against the first one's.
 W=${WEIGHTS:-weights/model.safetensors}
 secs=${COMPARE_SECONDS:-5}
@@ -24,6 +25,11 @@ free_port() {
 # ticks PID...: utime + stime of the processes, in clock ticks.
 ticks() { for p in "$@"; do cut -d' ' -f14,15 "/proc/$p/stat"; done | awk '{ t += $1 + $2 } END { print t + 0 }'; }
 hz=$(getconf CLK_TCK)
+# switches PID...: context switches of every thread of the processes.
+switches() {
+    for p in "$@"; do cat /proc/"$p"/task/*/status 2>/dev/null; done |
+        awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'
+}
 
 # one LABEL BUILD PRECISION ROUND: start, load twice, record, stop.
 one() {
@@ -46,9 +52,13 @@ one() {
     wrk -t1 -c1 -d"${secs}s" -s tests/bench/post.lua "$url" >"$d/one.txt" 2>&1
     f0=$(ticks "$fe")
     w0=$(ticks $workers)
+    fs0=$(switches "$fe")
+    ws0=$(switches $workers)
     wrk -t2 -c32 -d"${secs}s" -s tests/bench/post.lua "$url" >"$d/many.txt" 2>&1
     f1=$(ticks "$fe")
     w1=$(ticks $workers)
+    fs1=$(switches "$fe")
+    ws1=$(switches $workers)
     reqs=$(awk '/requests in/ { print $1 }' "$d/many.txt")
     {
         echo "p50 $(awk '$1 == "p50_us:" { print $2 }' "$d/one.txt")"
@@ -57,6 +67,8 @@ one() {
             'BEGIN { printf "fe_us %.1f\n", (b - a) * 1e6 / hz / n }'
         awk -v a="$w0" -v b="$w1" -v n="$reqs" -v hz="$hz" \
             'BEGIN { printf "w_us %.1f\n", (b - a) * 1e6 / hz / n }'
+        awk -v a="$fs0" -v b="$fs1" -v n="$reqs" 'BEGIN { printf "fe_cs %.2f\n", (b - a) / n }'
+        awk -v a="$ws0" -v b="$ws1" -v n="$reqs" 'BEGIN { printf "w_cs %.2f\n", (b - a) / n }'
         echo "bad $(cat "$d/one.txt" "$d/many.txt" | awk '/^wrong:/ { n += $2 } /Non-2xx/ { n += $NF } END { print n + 0 }')"
     } >"$d/r.$label.$round"
     kill -TERM "$fe"
@@ -74,12 +86,13 @@ for round in $(seq "$repeat"); do
 done
 fig() { median $(cat "$d"/r."$1".* | awk -v k="$2" '$1 == k { print $2 }'); }
 first=
-printf '%-14s %12s %14s %14s %14s %6s\n' "" "1-client p50" "32 clients/s" "frontend CPU" "workers CPU" "wrong"
+printf '%-14s %12s %14s %14s %14s %12s %6s\n' "" "1-client p50" "32 clients/s" "frontend CPU" "workers CPU" "switches" "wrong"
 for c in "$@"; do
     label=${c%%=*}
-    printf '%-14s %9.3f ms %14.0f %11.1f µs %11.1f µs %6d\n' "$label" \
+    printf '%-14s %9.3f ms %14.0f %11.1f µs %11.1f µs %5.2f + %4.2f %6d\n' "$label" \
         "$(awk -v v="$(fig "$label" p50)" 'BEGIN { print v / 1000 }')" "$(fig "$label" rps)" \
-        "$(fig "$label" fe_us)" "$(fig "$label" w_us)" "$(cat "$d"/r."$label".* | awk '$1 == "bad" { n += $2 } END { print n + 0 }')"
+        "$(fig "$label" fe_us)" "$(fig "$label" w_us)" "$(fig "$label" fe_cs)" "$(fig "$label" w_cs)" \
+        "$(cat "$d"/r."$label".* | awk '$1 == "bad" { n += $2 } END { print n + 0 }')"
     [ -n "$first" ] || first=$label
 done
 for c in "$@"; do
@@ -88,4 +101,4 @@ for c in "$@"; do
     awk -v a="$(fig "$label" rps)" -v b="$(fig "$first" rps)" -v l="$label" -v f="$first" \
         'BEGIN { printf "32-client throughput %s / %s: %.2fx\n", l, f, a / b }'
 done
-echo "(medians of $repeat rounds of ${secs} s per load; CPU per request from /proc utime + stime during the 32-client run; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "(medians of $repeat rounds of ${secs} s per load; CPU per request from /proc utime + stime and switches per request (frontend + workers) during the 32-client run; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
