@@ -202,7 +202,10 @@ for i in 1 2 3 4; do
     par="$par $!"
 done
 wait $par
-check_eq "stopped worker, 4 at once: 4 x 504" "504 504 504 504" "$(cat "$d"/par.* | tr '\n' ' ' | sed 's/ $//')"
+# 504 each; 503 when the 1 s silence rule closed the connection first (a
+# loaded machine): never a hang or another code.
+check "stopped worker, 4 at once: each 504 or 503 ($(cat "$d"/par.* | tr '\n' ' '))" \
+    sh -c "[ \$(cat '$d'/par.* | grep -cE '^50[34]\$') = 4 ]"
 check "/health turns 503 when the worker stops answering" wait_for 10 unhealthy
 # Silent for ~1 s: its connection is dropped, so calls fail fast instead of
 # waiting out the timeout (tests/integration/test_liveness.sh covers more).
