@@ -7,7 +7,8 @@
  * - backend.c allocates and frees it, opens and closes the socket and the
  *   listener, and owns the slots and the loop-thread fields;
  * - liveness.c owns the peer table, the pingers and their timer (all under
- *   mu), the worker count, last_ok and the refused-uid counters.
+ *   mu), the worker and connection counts, last_ok and the refused-uid
+ *   counters.
  * `closing` is set once by backend_close and read by both.
  *
  * Locking: mu guards the peer table and the pingers' stages. nng callbacks
@@ -35,6 +36,11 @@ struct peer {
 	nng_pipe pipe;
 	nng_time last; /* last reply from it, or when it joined */
 	bool closing;  /* we closed it for silence */
+	/* The worker process at the other end, from its first pong that says
+	 * (proto.h: pid and instance); instance 0 until then, or for good from
+	 * an older worker that sends none. */
+	uint32_t pid;
+	uint64_t instance;
 };
 
 /* One ping context: idle -> send -> recv -> idle. */
@@ -67,7 +73,8 @@ struct backend {
 	struct slot *free_slots;
 	size_t inflight;
 	/* any thread */
-	atomic_long workers; /* == npeers */
+	atomic_long connections; /* == npeers */
+	atomic_long workers;	 /* distinct processes among the peers */
 	_Atomic nng_time last_ok;
 	atomic_bool closing;
 	atomic_long refused; /* pipes of another uid */

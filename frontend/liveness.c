@@ -4,7 +4,10 @@
  *
  * The peer table holds one entry per connected worker pipe, refusing ipc
  * peers of another uid. One pinger asks the pipes in turn; every reply,
- * ping or call, marks its pipe. A timer (nng thread) sends the pings,
+ * ping or call, marks its pipe, and a pong also says which worker process
+ * sent it, so that a worker with several connections (a link flap leaves
+ * its old connection up beside the new one; two --connect URLs reach the
+ * same frontend) counts once. A timer (nng thread) sends the pings,
  * closes the pipe silent the longest, and logs refused TLS handshakes.
  */
 #include "backend_int.h"
@@ -39,14 +42,52 @@ static struct peer *find_peer(struct backend *b, nng_pipe p)
 	return NULL;
 }
 
-void liveness_mark_pipe(struct backend *b, nng_pipe p)
+/* With b->mu held: the distinct worker processes among the peers. A peer
+ * whose process is not known (no pong yet, or an older worker) counts as
+ * one of its own. Quadratic in the peers, run on joins, leaves and first
+ * pongs only. */
+static long count_workers(const struct backend *b)
+{
+	long n = 0;
+
+	for (size_t i = 0; i < b->npeers; i++) {
+		const struct peer *p = &b->peers[i];
+		bool again = false;
+		for (size_t j = 0; p->instance && j < i && !again; j++)
+			again = b->peers[j].instance == p->instance && b->peers[j].pid == p->pid;
+		n += !again;
+	}
+	return n;
+}
+
+/* With b->mu held: publish the counts after the table changed. */
+static void counts_changed(struct backend *b)
+{
+	atomic_store(&b->connections, (long)b->npeers);
+	atomic_store(&b->workers, count_workers(b));
+}
+
+/* Any thread: a reply came from pipe p, so that worker is alive; a pong
+ * also names the process (pid, instance: 0 when it does not say). */
+static void mark(struct backend *b, nng_pipe p, uint32_t pid, uint64_t instance)
 {
 	struct peer *peer;
 
 	pthread_mutex_lock(&b->mu);
-	if ((peer = find_peer(b, p)) != NULL)
+	if ((peer = find_peer(b, p)) != NULL) {
 		peer->last = nng_clock();
+		if (instance && (peer->instance != instance || peer->pid != pid)) {
+			peer->pid = pid;
+			peer->instance = instance;
+			counts_changed(b);
+		}
+	}
 	pthread_mutex_unlock(&b->mu);
+}
+
+void liveness_mark_pipe(struct backend *b, nng_pipe p)
+{
+	mark(b, p, 0, 0);
 }
 
 /* ADD_PRE: refuse ipc peers of another uid (the socket file is 0600, but
@@ -75,7 +116,8 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	struct backend *b = arg;
 	struct peer *peer;
-	long n;
+	size_t n;
+	long workers;
 
 	if (ev == NNG_PIPE_EV_ADD_PRE) {
 		if (!peer_allowed(b, p))
@@ -101,11 +143,12 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
 	} else if (ev == NNG_PIPE_EV_REM_POST && peer) {
 		*peer = b->peers[--b->npeers];
 	}
-	n = (long)b->npeers;
-	atomic_store(&b->workers, n);
+	counts_changed(b);
+	n = b->npeers;
+	workers = atomic_load(&b->workers);
 	pthread_mutex_unlock(&b->mu);
-	log_debug("worker pipe %u %s, %ld connected", nng_pipe_id(p),
-		  ev == NNG_PIPE_EV_ADD_POST ? "joined" : "left", n);
+	log_debug("worker pipe %u %s, %zu connected from %ld workers", nng_pipe_id(p),
+		  ev == NNG_PIPE_EV_ADD_POST ? "joined" : "left", n, workers);
 }
 
 /* ---- pings per connection, silent pipes closed ------------------------- */
@@ -133,10 +176,11 @@ static void ping_cb(void *arg)
 		nng_aio_set_msg(p->aio, NULL);
 		if (proto_parse_reply(nng_msg_body(m), nng_msg_len(m), &rep, NULL) == 0 && rep.ok &&
 		    rep.pong) {
-			liveness_mark_pipe(b, nng_msg_get_pipe(m));
+			mark(b, nng_msg_get_pipe(m), rep.worker, rep.instance);
 			backend_mark_ok(b);
 			modelver_seen(rep.model, clock_ms());
-			log_debug("pong from worker %u (pipe %u) in %llu ms", rep.worker,
+			log_debug("pong from worker %u/%016llx (pipe %u) in %llu ms", rep.worker,
+				  (unsigned long long)rep.instance,
 				  nng_pipe_id(nng_msg_get_pipe(m)),
 				  (unsigned long long)(nng_clock() - p->sent));
 		}
@@ -228,6 +272,7 @@ static void timer_cb(void *arg)
 
 int liveness_init(struct backend *b, char *err)
 {
+	atomic_init(&b->connections, 0);
 	atomic_init(&b->workers, 0);
 	atomic_init(&b->last_ok, 0);
 	atomic_init(&b->refused, 0);
@@ -300,6 +345,11 @@ long backend_workers(const struct backend *b)
 	return atomic_load(&((struct backend *)b)->workers);
 }
 
+long backend_connections(const struct backend *b)
+{
+	return atomic_load(&((struct backend *)b)->connections);
+}
+
 int backend_healthy(const struct backend *b)
 {
 	/* Available, and not only on the benefit of the doubt. */
@@ -312,7 +362,7 @@ enum backend_state backend_available(const struct backend *b)
 	struct backend *m = (struct backend *)b;
 	nng_time last = atomic_load(&m->last_ok);
 
-	if (backend_workers(b) <= 0)
+	if (backend_connections(b) <= 0)
 		return BACKEND_NO_WORKER;
 	/* Before the first answer a worker gets the benefit of the doubt. */
 	if (last != 0 && nng_clock() - last >= 3 * (nng_time)b->silent_ms)
