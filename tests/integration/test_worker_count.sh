@@ -7,6 +7,9 @@
 #  1. One worker, two connections: 1 worker, 2 connections.
 #  2. A second worker joins with one connection: 2 workers, 3 connections.
 #  3. The first worker is killed: 1 worker, 1 connection, still serving.
+#  4. A worker as it was before "instance" (old_worker.py) with two
+#     connections: the frontend cannot tell they are one process, so each
+#     counts as a worker: 3 workers, 3 connections.
 . tests/lib.sh
 . tests/integration/ops-lib.sh
 have_frontend || { not_ok "binaries $B/mnist-frontend and $B/mnist-worker are built"; exit 1; }
@@ -53,3 +56,12 @@ kill -9 "$w1"
 expect_counts "the first worker killed: 1 worker on 1 connection" 10 '1 1'
 check_eq "/health: 1 worker" "ok 1" "$(health /health)"
 check_eq "and it serves" 6 "$(curl -s -F "file=@saved_images/img_0_label_6.png" "$url/predict" | jq -r .digit)"
+
+# --- 4. a worker that does not say its instance --------------------------------
+/usr/bin/python3 tests/integration/old_worker.py "ipc://$sock" "ipc://$d/run/./workers.sock" \
+    >"$d/old.log" 2>&1 &
+old=$!
+on_exit "kill -9 $old"
+expect_counts "an older worker's two connections count as two workers" 15 '3 3' ||
+    tail -5 "$d/old.log" | sed 's/^/#   old: /'
+check_eq "/health: 3 workers" "ok 3" "$(health /health)"
