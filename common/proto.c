@@ -473,11 +473,12 @@ enum {
 	R_MODEL,
 	R_LEAD,
 	R_FORWARD,
+	R_INSTANCE,
 	R_COUNT
 };
 static const char *const reply_keys[R_COUNT] = {
-    "v",	"ok",	"digit", "confidence", "probs", "pong", "worker",    "batch",
-    "infer_us", "code", "error", "input",      "model", "lead", "forward_us"};
+    "v",	"ok",	"digit", "confidence", "probs", "pong", "worker",     "batch",
+    "infer_us", "code", "error", "input",      "model", "lead", "forward_us", "instance"};
 
 static int get_probs(const msgpack_object *o, float *probs, char *err)
 {
@@ -537,6 +538,7 @@ static int reply_field(int key, const msgpack_object *o, void *out, char *err)
 	case R_MODEL: return get_str(o, name, rep->model, sizeof rep->model, err);
 	case R_LEAD: return get_bool(o, name, &rep->lead, err);
 	case R_FORWARD: return get_u32(o, name, &rep->forward_us, err);
+	case R_INSTANCE: return get_uint(o, name, UINT64_MAX, &rep->instance, err);
 	default: return 0;
 	}
 }

@@ -16,7 +16,10 @@
  *            {"v":1, "ok":true, "pong":true, "worker":u, "model":str}  answer to ping
  *            {"v":1, "ok":false, "code":str, "error":str, "worker":u?, "model":str?}
  *            a prediction reply may add "lead": true, "forward_us": u
- *   worker = the worker's pid, batch = size of the batch this request ran in,
+ *            every reply that has "worker" may add "instance": u64
+ *   worker = the worker's pid, instance = a random number the worker drew at
+ *   its start (pid and instance name one worker process, across hosts too),
+ *   batch = size of the batch this request ran in,
  *   infer_us = this image's decode + normalise time plus the forward time of
  *   its batch, in microseconds (for logs and metrics; callers may ignore
  *   them). input = the 28x28 normalised image the model read, row-major,
@@ -26,7 +29,8 @@
  * Parsing never trusts the input: wrong types, unknown versions, missing or
  * duplicate keys give ERR_BAD_REQUEST with a message. Unknown keys are
  * ignored (forward compatible). Parsed requests point into the caller's
- * message buffer, which must outlive them. Thread-safe, no globals.
+ * message buffer, which must outlive them. Thread-safe; the one global is
+ * the process's instance (proto_set_instance), written once at start.
  */
 #ifndef MNIST_PROTO_H
 #define MNIST_PROTO_H
@@ -76,6 +80,7 @@ struct proto_reply {
 	bool has_input; /* "input" present: the model's 28x28 input, 0-255 */
 	uint8_t input[PROTO_INPUT_BYTES];
 	uint32_t worker;   /* pid of the worker that answered, 0 if unknown */
+	uint64_t instance; /* its instance (above), 0 if unknown (older worker) */
 	uint32_t batch;	   /* batch size the request ran in, 0 if unknown */
 	uint32_t infer_us; /* decode + batch forward time, 0 if unknown */
 	/* "lead": the worker marks one reply of each batch, which carries
@@ -108,6 +113,12 @@ int proto_parse_reply(const uint8_t *buf, size_t len, struct proto_reply *rep, c
 /* The float32 stored little-endian at p (any alignment), e.g. one pixel of
  * a request's "input". */
 float proto_f32le(const uint8_t *p);
+
+/* The instance of this process: replies packed afterwards that name a
+ * worker (worker != 0) and carry no instance of their own get this one.
+ * A worker sets it once at start, before any thread packs a reply; until
+ * then (and in the frontend, which never sets it) replies carry none. */
+void proto_set_instance(uint64_t instance);
 
 /* Fill an error reply from an ERR_* code and message. */
 void proto_reply_error(struct proto_reply *rep, int code, const char *msg);

@@ -50,6 +50,16 @@ void reqid_generate(char out[REQID_GEN_LEN + 1])
 	out[REQID_GEN_LEN] = '\0';
 }
 
+uint64_t reqid_random64(void)
+{
+	uint64_t x = 0;
+
+	while (x == 0)
+		if (getrandom(&x, sizeof x, GRND_NONBLOCK) != (ssize_t)sizeof x)
+			fallback_bytes((uint8_t *)&x, sizeof x);
+	return x;
+}
+
 /* n lowercase hex digits at s; *nonzero set when one is not '0'. */
 static bool hex_run(const char *s, size_t n, bool *nonzero)
 {

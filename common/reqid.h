@@ -7,7 +7,7 @@
  * (UUIDs, hex, base64 and most tracing ids fit); anything else is not
  * valid, so an id can be written into a log line, a header or JSON without
  * escaping. reqid_generate() makes a fresh one: REQID_GEN_LEN lowercase hex
- * digits from getrandom(2).
+ * digits from getrandom(2); reqid_random64() a random number the same way.
  *
  * A traceparent is the W3C Trace Context header (www.w3.org/TR/trace-context):
  * "VV-TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT-PPPPPPPPPPPPPPPP-FF" in lowercase hex,
@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define REQID_MAX 128
 #define REQID_GEN_LEN 32
@@ -30,6 +31,10 @@ bool reqid_valid(const char *s, size_t n);
 
 /* REQID_GEN_LEN hex digits and a NUL into out. */
 void reqid_generate(char out[REQID_GEN_LEN + 1]);
+
+/* A fresh random 64-bit id, never 0: e.g. a worker process's instance
+ * (proto.h), unique across hosts where pids are not. */
+uint64_t reqid_random64(void);
 
 bool traceparent_valid(const char *s, size_t n);
 

@@ -3,20 +3,22 @@
  *
  * The socket LISTENS on the workers' endpoint (ipc://<rundir>/workers.sock
  * by default); workers dial in and out as they like. nng_pipe_notify keeps
- * an atomic count of connected workers. Each call gets a slot (one nng_ctx
- * plus one nng_aio) with its own deadline; the request is resent by nng to
- * another worker when the pipe of the one holding it closes.
+ * an atomic count of connected worker pipes, and the pongs (proto.h: pid
+ * and instance) one of the distinct worker processes behind them. Each
+ * call gets a slot (one nng_ctx plus one nng_aio) with its own deadline;
+ * the request is resent by nng to another worker when the pipe of the one
+ * holding it closes.
  *
  * Threads: backend_open/backend_call/backend_close and the done callbacks
  * run on the h2o loop thread only. nng completes on its own threads and
  * hands the slot back through an h2o multithread queue, so a done callback
- * never runs on an nng thread. backend_workers(), backend_healthy() and
- * backend_socket() are safe from any thread.
+ * never runs on an nng thread. backend_workers(), backend_connections(),
+ * backend_healthy() and backend_socket() are safe from any thread.
  *
- * Liveness: a ping ({v:1,ping:true}) goes out every second while healthy,
- * every 50 ms otherwise, on nng threads. The backend is healthy while at
- * least one worker is connected and some reply (ping or call) arrived in
- * the last 3 s.
+ * Liveness (liveness.c): each connection gets a ping ({v:1,ping:true})
+ * about every 200 ms, on nng threads; one silent for silent_ms is closed.
+ * The backend is healthy while at least one worker is connected and some
+ * reply (ping or call) arrived in the last 3 x silent_ms.
  */
 #ifndef MNIST_BACKEND_H
 #define MNIST_BACKEND_H
@@ -64,9 +66,13 @@ int backend_call(struct backend *b, const uint8_t *msg, size_t len, backend_done
 int backend_send(struct backend *b, nng_msg *msg, backend_done_cb cb, void *arg);
 
 size_t backend_inflight(const struct backend *b); /* calls not yet completed */
-long backend_workers(const struct backend *b);	  /* connected worker pipes */
-int backend_healthy(const struct backend *b);	  /* see above */
-void backend_mark_ok(struct backend *b);	  /* a worker just answered */
+/* Worker processes connected: the distinct (pid, instance) their pongs
+ * name; a connection whose worker has not said yet (no pong so far, or an
+ * older worker without "instance") counts as one. */
+long backend_workers(const struct backend *b);
+long backend_connections(const struct backend *b); /* connected worker pipes */
+int backend_healthy(const struct backend *b);	   /* see above */
+void backend_mark_ok(struct backend *b);	   /* a worker just answered */
 nng_socket backend_socket(const struct backend *b);
 int backend_timeout_ms(const struct backend *b);
 

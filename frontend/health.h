@@ -19,7 +19,7 @@
 
 struct health {
 	bool live, ready;
-	long workers; /* connected worker pipes */
+	long workers; /* connected worker processes (backend_workers) */
 };
 
 struct health health_check(const struct backend *b, bool draining);

@@ -75,7 +75,7 @@ static void handle_metrics(h2o_req_t *req)
 	char *text;
 	size_t len;
 
-	metrics_set_workers(backend_workers(srv->backend));
+	metrics_set_workers(backend_workers(srv->backend), backend_connections(srv->backend));
 	if (metrics_render(&text, &len) != 0) {
 		respond_detail(req, 500, "Internal error: out of memory");
 		return;

@@ -64,7 +64,7 @@ static struct {
 	atomic_uint_fast64_t images, batches;
 	atomic_uint_fast64_t errors[METRICS_ERROR_COUNT];
 	atomic_uint_fast64_t api_ok, api_errors[METRICS_ERROR_COUNT];
-	atomic_long workers;
+	atomic_long workers, connections;
 	atomic_long inflight;
 	atomic_uint_fast64_t rejects[METRICS_REJECT_COUNT];
 	/* Written by metrics_init only, before other threads exist. */
@@ -213,9 +213,11 @@ void metrics_api(const char *code, double seconds)
 	metrics_error(e);
 }
 
-void metrics_set_workers(long n)
+void metrics_set_workers(long workers, long connections)
 {
-	atomic_store_explicit(&m.workers, n < 0 ? 0 : n, memory_order_relaxed);
+	atomic_store_explicit(&m.workers, workers < 0 ? 0 : workers, memory_order_relaxed);
+	atomic_store_explicit(&m.connections, connections < 0 ? 0 : connections,
+			      memory_order_relaxed);
 }
 
 void metrics_inflight_add(long delta)
@@ -449,9 +451,13 @@ static void put_process(struct out *o)
 	long long rss = rss_bytes();
 
 	header(o, "mnist_workers_connected", "gauge",
-	       "Inference workers connected to the frontend.");
+	       "Inference worker processes connected to the frontend.");
 	put(o, "mnist_workers_connected %ld\n",
 	    atomic_load_explicit(&m.workers, memory_order_relaxed));
+	header(o, "mnist_worker_connections", "gauge",
+	       "Connections of those workers (a worker may hold several).");
+	put(o, "mnist_worker_connections %ld\n",
+	    atomic_load_explicit(&m.connections, memory_order_relaxed));
 	header(o, "mnist_inflight_requests", "gauge", "Requests waiting for a worker's answer.");
 	put(o, "mnist_inflight_requests %ld\n",
 	    atomic_load_explicit(&m.inflight, memory_order_relaxed));

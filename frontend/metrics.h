@@ -12,7 +12,8 @@
  *   mnist_errors_total{reason}                   counter (metrics_error below)
  *   mnist_api_requests_total{code}               counter, api.sock
  *   mnist_api_request_duration_seconds           histogram, api.sock
- *   mnist_workers_connected                      gauge
+ *   mnist_workers_connected                      gauge, worker processes
+ *   mnist_worker_connections                     gauge, their connections
  *   mnist_inflight_requests                      gauge
  *   mnist_rejections_total{reason}               counter: overload, no_worker,
  *                                                too_large, timeout, connections
@@ -110,7 +111,8 @@ enum metrics_error metrics_error_of(const char *code);
  * (counted in mnist_errors_total too), and its latency. */
 void metrics_api(const char *code, double seconds);
 
-void metrics_set_workers(long n);      /* connected workers right now */
+/* Connected worker processes and their connections right now. */
+void metrics_set_workers(long workers, long connections);
 void metrics_inflight_add(long delta); /* +1 when a request starts, -1 when done */
 void metrics_reject(enum metrics_reject reason);
 

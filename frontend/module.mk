@@ -6,7 +6,7 @@
 $(B)/obj/frontend/%.o: CFLAGS += -DH2O_USE_LIBUV=0
 
 FRONTEND_OBJS := $(addprefix $(B)/obj/frontend/,main.o options.o admit.o http.o framing.o respond.o modelver.o \
-                 predict.o predict_multi.o fanout.o v2.o v2_codec.o v2_response.o listener.o backend.o broker.o supervisor.o multipart.o \
+                 predict.o predict_multi.o fanout.o v2.o v2_codec.o v2_response.o listener.o backend.o liveness.o broker.o supervisor.o multipart.o \
                  metrics.o static.o png_encode.o cors.o trace.o health.o) \
                  $(PROTO_OBJS) $(NNGCLOSE_OBJS) $(TLS_OBJS)
 

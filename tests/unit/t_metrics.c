@@ -64,6 +64,7 @@ static void test_empty(void)
 		return;
 	CHECK(strstr(t, "# TYPE mnist_http_requests_total counter\n") != NULL, "requests TYPE");
 	CHECK(sample(t, "mnist_workers_connected") == 0, "workers 0");
+	CHECK(sample(t, "mnist_worker_connections") == 0, "connections 0");
 	CHECK(sample(t, "mnist_inflight_requests") == 0, "inflight 0");
 	CHECK(sample(t, "mnist_rejections_total{reason=\"timeout\"}") == 0,
 	      "rejections are listed at 0");
@@ -99,7 +100,7 @@ static void test_counts(void)
 	metrics_error(METRICS_ERROR_COUNT);		 /* ignored */
 	metrics_api("ok", 0.002);
 	metrics_api("too_large", 0.0001); /* an error: counted in mnist_errors_total too */
-	metrics_set_workers(3);
+	metrics_set_workers(3, 4);
 	metrics_inflight_add(2);
 	metrics_inflight_add(-1);
 	metrics_reject(METRICS_REJECT_OVERLOAD);
@@ -170,13 +171,15 @@ static void test_counts(void)
 	CHECK(sample(t, "mnist_batch_size_bucket{le=\"32\"}") == 2, "batch 32 in le=32");
 	CHECK(sample(t, "mnist_batch_size_sum") == 33, "batch sum 33");
 	CHECK(sample(t, "mnist_workers_connected") == 3, "workers 3");
+	CHECK(sample(t, "mnist_worker_connections") == 4, "their connections 4");
 	CHECK(sample(t, "mnist_inflight_requests") == 1, "inflight 1");
 	CHECK(sample(t, "mnist_rejections_total{reason=\"overload\"}") == 2, "2 overload");
 	CHECK(sample(t, "mnist_rejections_total{reason=\"no_worker\"}") == 0, "0 no_worker");
 	free(t);
-	metrics_set_workers(-5);
+	metrics_set_workers(-5, -1);
 	t = render();
 	CHECK(t && sample(t, "mnist_workers_connected") == 0, "negative workers clamp to 0");
+	CHECK(t && sample(t, "mnist_worker_connections") == 0, "negative connections clamp to 0");
 	free(t);
 }
 

@@ -400,6 +400,63 @@ static void test_pack_with(void)
 	      "reply with digit 12: ERR_INVALID, nothing written");
 }
 
+/* "instance": a worker's process id across hosts. Last: it sets the
+ * process-wide instance, which every later reply naming a worker gets. */
+static void test_instance(void)
+{
+	const uint64_t id = 0x0123456789abcdefull;
+	struct proto_reply in = {.ok = true, .pong = true, .worker = 99}, out;
+	uint8_t *buf, *again;
+	size_t len, again_len;
+	char err[ERR_MAX];
+
+	CHECK(proto_pack_reply(&in, &buf, &len) == 0 &&
+		  proto_parse_reply(buf, len, &out, err) == 0 && out.instance == 0,
+	      "no instance set: a pong carries none");
+	free(buf);
+	proto_set_instance(id);
+	CHECK(proto_pack_reply(&in, &buf, &len) == 0 &&
+		  proto_parse_reply(buf, len, &out, err) == 0 && out.pong && out.worker == 99 &&
+		  out.instance == id,
+	      "a pong naming a worker carries the process's instance, all 64 bits");
+	CHECK(proto_pack_reply(&out, &again, &again_len) == 0 && again_len == len &&
+		  memcmp(again, buf, len) == 0,
+	      "a parsed reply packs to the same bytes");
+	free(again);
+	free(buf);
+	in.instance = 5;
+	CHECK(proto_pack_reply(&in, &buf, &len) == 0 &&
+		  proto_parse_reply(buf, len, &out, err) == 0 && out.instance == 5,
+	      "a reply's own instance wins");
+	free(buf);
+	proto_reply_error(&in, ERR_UNAVAILABLE, "no worker");
+	in.worker = 0;
+	in.instance = 0;
+	CHECK(proto_pack_reply(&in, &buf, &len) == 0 &&
+		  proto_parse_reply(buf, len, &out, err) == 0 && out.instance == 0,
+	      "a reply no worker made carries no instance");
+	free(buf);
+
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 4);
+	msgpack_pack_str_with_body(&pk, "v", 1);
+	msgpack_pack_uint32(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "ok", 2);
+	msgpack_pack_true(&pk);
+	msgpack_pack_str_with_body(&pk, "pong", 4);
+	msgpack_pack_true(&pk);
+	msgpack_pack_str_with_body(&pk, "instance", 8);
+	msgpack_pack_int32(&pk, -1);
+	CHECK(proto_parse_reply((const uint8_t *)sb.data, sb.size, &out, err) == ERR_BAD_REQUEST &&
+		  strstr(err, "instance") != NULL,
+	      "a negative instance is a bad reply, naming the key");
+	msgpack_sbuffer_destroy(&sb);
+	proto_set_instance(0);
+}
+
 int main(void)
 {
 	test_documented_bytes();
@@ -408,5 +465,6 @@ int main(void)
 	test_explain();
 	test_raw_bytes();
 	test_pack_with();
+	test_instance();
 	return tap_done();
 }

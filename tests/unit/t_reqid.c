@@ -44,6 +44,8 @@ static void test_ids(void)
 		  valid_id(a),
 	      "generated id is %d hex digits (%s)", REQID_GEN_LEN, a);
 	CHECK(strcmp(a, b) != 0, "two generated ids differ");
+	uint64_t r1 = reqid_random64(), r2 = reqid_random64();
+	CHECK(r1 != 0 && r2 != 0 && r1 != r2, "two random 64-bit ids, not 0, differ");
 }
 
 static void test_traceparent(void)
