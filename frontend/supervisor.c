@@ -23,7 +23,7 @@ struct child {
 	uint64_t started;    /* ms, monotonic */
 	uint64_t restart_at; /* ms, when pid == 0 and a restart is due */
 	unsigned backoff_ms;
-	int cpu;	  /* pinned to this CPU, or -1 */
+	int cpu;	/* pinned to this CPU, or -1 */
 	cpu_set_t cpus; /* {cpu}, made before fork */
 };
 

@@ -38,7 +38,8 @@ void img_blur_extremes(const float *v, size_t w, size_t h, float *lo, float *hi)
 		const float *a = v + y0 * w, *b = rows > 1 ? a + w : NULL,
 			    *c = rows > 2 ? a + 2 * w : NULL;
 		float prev = 0, cur = col_sum(a, b, c, 0);
-		float inner = 1.0f / ((float)rows * 3), edge = 1.0f / ((float)rows * (w > 1 ? 2 : 1));
+		float inner = 1.0f / ((float)rows * 3),
+		      edge = 1.0f / ((float)rows * (w > 1 ? 2 : 1));
 		for (size_t x = 0; x < w; x++) { /* sliding window of column sums */
 			float next = x + 1 < w ? col_sum(a, b, c, x + 1) : 0;
 			float s = (prev + cur + next) * (x && x + 1 < w ? inner : edge);
