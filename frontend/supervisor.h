@@ -8,7 +8,8 @@
  * With pin set, two or more workers and two or more CPUs allowed to the
  * frontend, worker i (and its restarts) runs on the i-th allowed CPU, in
  * turn: a worker's threads then hand requests to each other on one CPU,
- * without waking another (docs/BENCHMARKS.md measures it).
+ * without waking another (docs/BENCHMARKS.md measures it). The worker's
+ * large-image decode threads unpin themselves (worker/work.c).
  *
  * The caller owns SIGCHLD: it blocks the signal, watches it (signalfd) on
  * the loop and calls supervisor_reap() when it fires. Restarts are timed

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "serve_int.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -167,6 +168,21 @@ static int decode(struct server *s, struct slot *sl, char *err)
 	return rc;
 }
 
+/* A thread that may decode large images may run on any CPU the worker's
+ * cgroup allows, even when the frontend pinned the worker to one
+ * (--pin-workers): a long decode must not wait for the CPU its worker's
+ * light work runs on while another is idle. The kernel keeps the mask
+ * within the cpuset. */
+static void unpin_thread(void)
+{
+	cpu_set_t any;
+
+	CPU_ZERO(&any);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		CPU_SET(c, &any);
+	sched_setaffinity(0, sizeof any, &any); /* 0: this thread */
+}
+
 static void *decoder_main(void *arg)
 {
 	struct decoder *d = arg;
@@ -175,8 +191,10 @@ static void *decoder_main(void *arg)
 	char err[ERR_MAX];
 	bool heavy;
 
-	if (d->index > 0)
+	if (d->index > 0) {
 		setpriority(PRIO_PROCESS, (id_t)gettid(), HEAVY_NICE);
+		unpin_thread();
+	}
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		struct slot *sl = NULL;

@@ -68,6 +68,11 @@ else
     a=$(cpus_of "$1") b=$(cpus_of "$2")
     check "spawned workers pinned: one CPU each, not the same ($a, $b)" \
         sh -c "[ -n '$a' ] && [ '$a' != '$b' ] && echo '$a$b' | grep -qv '[-,]'"
+    # ...except the thread that decodes large images: any allowed CPU.
+    free=$(cat /proc/"$1"/task/*/status | awk '/^Cpus_allowed_list/ { print $2 }' |
+        grep -cx "$allowed")
+    check "a pinned worker's large-image decode thread may run on any CPU ($free)" \
+        test "$free" -ge 1
     fe_stop
     MNIST_PIN_WORKERS=0 fe_start "$tmp/nopin" 2
     set -- $(pgrep -P "$FE_PID" -f mnist-worker | sort -n)
