@@ -183,6 +183,21 @@ static void unpin_thread(void)
 	sched_setaffinity(0, sizeof any, &any); /* 0: this thread */
 }
 
+/* With s->mu held: sl decoded (rc 0) goes to the ready queue and true is
+ * returned; otherwise it is answered with its error (or dropped if its
+ * connection is gone). */
+static bool queue_decoded_locked(struct server *s, struct slot *sl, int rc, const char *err)
+{
+	if (rc == 0) {
+		sl->state = SLOT_READY;
+		push(&s->done, sl);
+		return true;
+	}
+	proto_reply_error(&sl->reply, rc, err);
+	serve_reply_locked(s, sl); /* drops it when the connection is gone */
+	return false;
+}
+
 static void *decoder_main(void *arg)
 {
 	struct decoder *d = arg;
@@ -232,14 +247,10 @@ static void *decoder_main(void *arg)
 			s->stats.rejected++;
 		else if (open)
 			s->stats.decodes++;
-		if (open && rc == 0) {
-			sl->state = SLOT_READY;
-			push(&s->done, sl);
+		if (!open && rc == 0)
+			rc = ERR_UNAVAILABLE; /* not decoded: its reply is dropped below */
+		if (queue_decoded_locked(s, sl, rc, err))
 			pthread_cond_signal(&s->ready);
-			continue;
-		}
-		proto_reply_error(&sl->reply, rc, err);
-		serve_reply_locked(s, sl); /* drops it when the connection is gone */
 	}
 	pthread_mutex_unlock(&s->mu);
 	free(d);
@@ -257,20 +268,13 @@ void work_decode_here(struct server *s, struct slot *sl)
 	rc = decode(s, sl, err);
 	pthread_mutex_lock(&s->mu);
 	s->stats.decodes++;
-	if (rc == 0) {
-		sl->state = SLOT_READY;
-		push(&s->done, sl);
-		/* No batch running: run it here rather than wake the compute
-		 * thread; one running takes this image in its next batch. */
-		if (!s->computing) {
-			s->computing = true;
-			drain_locked(s);
-			if (s->done.head || s->next_model)
-				pthread_cond_signal(&s->ready);
-		}
-	} else {
-		proto_reply_error(&sl->reply, rc, err);
-		serve_reply_locked(s, sl);
+	/* No batch running: run it here rather than wake the compute thread;
+	 * one running takes this image in its next batch. */
+	if (queue_decoded_locked(s, sl, rc, err) && !s->computing) {
+		s->computing = true;
+		drain_locked(s);
+		if (s->done.head || s->next_model)
+			pthread_cond_signal(&s->ready);
 	}
 	pthread_mutex_unlock(&s->mu);
 }
