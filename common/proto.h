@@ -29,8 +29,7 @@
  * Parsing never trusts the input: wrong types, unknown versions, missing or
  * duplicate keys give ERR_BAD_REQUEST with a message. Unknown keys are
  * ignored (forward compatible). Parsed requests point into the caller's
- * message buffer, which must outlive them. Thread-safe; the one global is
- * the process's instance (proto_set_instance), written once at start.
+ * message buffer, which must outlive them. Thread-safe.
  */
 #ifndef MNIST_PROTO_H
 #define MNIST_PROTO_H
@@ -113,12 +112,6 @@ int proto_parse_reply(const uint8_t *buf, size_t len, struct proto_reply *rep, c
 /* The float32 stored little-endian at p (any alignment), e.g. one pixel of
  * a request's "input". */
 float proto_f32le(const uint8_t *p);
-
-/* The instance of this process: replies packed afterwards that name a
- * worker (worker != 0) and carry no instance of their own get this one.
- * A worker sets it once at start, before any thread packs a reply; until
- * then (and in the frontend, which never sets it) replies carry none. */
-void proto_set_instance(uint64_t instance);
 
 /* Fill an error reply from an ERR_* code and message. */
 void proto_reply_error(struct proto_reply *rep, int code, const char *msg);

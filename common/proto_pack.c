@@ -8,27 +8,9 @@
 #include "reqid.h"
 
 #include <msgpack.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Set once by a worker at start (proto.h); read by every reply it packs. */
-static _Atomic uint64_t process_instance;
-
-void proto_set_instance(uint64_t instance)
-{
-	atomic_store(&process_instance, instance);
-}
-
-/* The instance a reply goes out with: its own, else the process's if it
- * names a worker. */
-static uint64_t instance_of(const struct proto_reply *rep)
-{
-	if (rep->instance || !rep->worker)
-		return rep->instance;
-	return atomic_load_explicit(&process_instance, memory_order_relaxed);
-}
 
 /* Length of a string in a fixed buffer that might lack its terminator. */
 static size_t bounded_len(const char *s, size_t max)
@@ -164,11 +146,10 @@ static int pack_stats(msgpack_packer *pk, const struct proto_reply *rep)
 {
 	int f = 0;
 	size_t mlen = bounded_len(rep->model, sizeof rep->model);
-	uint64_t instance = instance_of(rep);
 	if (rep->worker)
 		f |= pack_key(pk, "worker") | msgpack_pack_uint32(pk, rep->worker);
-	if (instance)
-		f |= pack_key(pk, "instance") | msgpack_pack_uint64(pk, instance);
+	if (rep->instance)
+		f |= pack_key(pk, "instance") | msgpack_pack_uint64(pk, rep->instance);
 	if (rep->batch)
 		f |= pack_key(pk, "batch") | msgpack_pack_uint32(pk, rep->batch);
 	if (rep->infer_us)
@@ -183,7 +164,7 @@ static int pack_stats(msgpack_packer *pk, const struct proto_reply *rep)
 
 static size_t stats_count(const struct proto_reply *rep)
 {
-	return (rep->worker != 0) + (instance_of(rep) != 0) + (rep->batch != 0) +
+	return (rep->worker != 0) + (rep->instance != 0) + (rep->batch != 0) +
 	       (rep->infer_us != 0) + (rep->model[0] != 0) + 2u * rep->lead;
 }
 

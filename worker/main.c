@@ -21,7 +21,6 @@
 #include "model.h"
 #include "proto.h"
 #include "reload.h"
-#include "reqid.h"
 #include "serve.h"
 
 #include <errno.h>
@@ -306,9 +305,6 @@ int main(int argc, char **argv)
 	img_limits_default(&cfg.limits);
 	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
 		wd_usec = 0;
-	/* Every reply names this process by pid and this number, so a frontend
-	 * counts a worker with several connections to it once (liveness.c). */
-	proto_set_instance(reqid_random64());
 	rc = serve_start(&cfg, m, &srv, err);
 	if (rc) {
 		log_error("%s", err);

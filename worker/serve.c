@@ -8,6 +8,7 @@
 #include "err.h"
 #include "log.h"
 #include "nngclose.h"
+#include "reqid.h"
 #include "serve_int.h"
 
 #include <errno.h>
@@ -163,6 +164,7 @@ void serve_reply_locked(struct server *s, struct slot *sl)
 		return;
 	}
 	sl->reply.worker = s->pid;
+	sl->reply.instance = s->instance;
 	if (!sl->reply.model[0]) /* pongs and errors: the model being served */
 		memcpy(sl->reply.model, s->version, sizeof s->version);
 	/* The reply is packed into the request's message, whose capacity (the
@@ -409,6 +411,9 @@ int serve_start(const struct serve_config *cfg, struct model *m, struct server *
 	s->model = m;
 	snprintf(s->version, sizeof s->version, "%s", model_version(m));
 	s->pid = (uint32_t)getpid();
+	/* Every reply names this process by pid and this number, so a frontend
+	 * counts a worker with several connections to it once (liveness.c). */
+	s->instance = reqid_random64();
 	rc = init_sync(s, err);
 	if (rc) {
 		free(s);

@@ -78,6 +78,7 @@ struct server {
 	struct slot *slots;
 	int nslots;
 	uint32_t pid;
+	uint64_t instance; /* drawn at start; sent beside pid in every reply */
 
 	pthread_mutex_t mu;
 	pthread_cond_t decode;	  /* a lane got work, or quit */
