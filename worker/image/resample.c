@@ -10,6 +10,7 @@
 #include "err.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,9 +54,24 @@ static double row_weight(const struct img_reduce *r, size_t i, size_t y)
 	return fmin(y + 1.0, y1) - fmax((double)y, y0);
 }
 
+/* Same size (the common small upload): each row adds into its own row with
+ * weight 1, and the sums are divided by 1 in img_reduce_finish, so adding
+ * is all there is, bit for bit. Adding, not copying: an interlaced PNG
+ * hands the same row over once per pass, zero outside the pass's pixels. */
+static bool same_size(const struct img_reduce *r)
+{
+	return r->sw == r->dw && r->sh == r->dh;
+}
+
 void img_reduce_row(const struct img_reduce *r, size_t y, const float *row)
 {
 	size_t i = (size_t)((double)y / r->sy), j;
+	if (same_size(r)) {
+		float *o = r->dst + y * r->dw;
+		for (j = 0; y < r->dh && j < r->dw; j++)
+			o[j] += row[j];
+		return;
+	}
 	hresample(row, r->sw, r->hr, r->dw);
 	i = i > 0 ? i - 1 : 0; /* the division may round up past the first */
 	for (; i < r->dh && (size_t)(i * r->sy) <= y; i++) {
@@ -71,6 +87,8 @@ void img_reduce_row(const struct img_reduce *r, size_t y, const float *row)
 void img_reduce_finish(const struct img_reduce *r)
 {
 	size_t i, j, y;
+	if (same_size(r))
+		return;
 	for (i = 0; i < r->dh; i++) {
 		double wsum = 0, w;
 		float *o = r->dst + i * r->dw;
