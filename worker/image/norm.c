@@ -24,8 +24,8 @@
 #include <string.h>
 
 /* Steps 3-6 on the working plane v (w x h gray levels), checking the CPU
- * budget between them. */
-static int normalise_plane(float *v, size_t w, size_t h, const struct img_intake *in, float *out,
+ * budget between them when the plane is large enough to matter. */
+static int normalise_plane(float *v, size_t w, size_t h, struct img_intake *in, float *out,
 			   char *err)
 {
 	struct img_levels L;
@@ -42,7 +42,7 @@ static int normalise_plane(float *v, size_t w, size_t h, const struct img_intake
 	free(tmp);
 	if (rc < 0)
 		goto nomem;
-	rc = img_intake_check(in, err);
+	rc = w * h >= IMG_CHECK_PIXELS ? img_intake_check(in, err) : 0;
 	if (rc < 0)
 		return rc;
 	L = img_find_levels(v, w, h);
@@ -63,7 +63,7 @@ static int normalise_plane(float *v, size_t w, size_t h, const struct img_intake
 		goto nomem;
 	if (bb.x1 <= bb.x0 || bb.y1 <= bb.y0)
 		return 0;
-	rc = img_intake_check(in, err);
+	rc = w * h >= IMG_CHECK_PIXELS ? img_intake_check(in, err) : 0;
 	if (rc < 0)
 		return rc;
 	img_stretch(v, w * h, L.lo, L.hi);

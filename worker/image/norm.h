@@ -18,9 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IMG_SIDE 28	 /* output is IMG_SIDE x IMG_SIDE */
-#define IMG_BOX 20	 /* the ink is scaled into IMG_BOX x IMG_BOX */
-#define IMG_WORK_MAX 512 /* long side of the working copy of large images */
+#define IMG_SIDE 28		    /* output is IMG_SIDE x IMG_SIDE */
+#define IMG_BOX 20		    /* the ink is scaled into IMG_BOX x IMG_BOX */
+#define IMG_WORK_MAX 512	    /* long side of the working copy of large images */
+#define IMG_CHECK_PIXELS (1u << 16) /* pixels between two reads of the CPU clock */
 
 /* The intake: decoded rows into the normaliser. A decoder calls
  * img_intake_begin() once it knows the size (the limits are checked there,
@@ -28,9 +29,11 @@
  * part of a row, in any order (Adam7 passes), each pixel once; then
  * img_normalise_intake() runs the normaliser. The rows are averaged into a
  * working plane of at most IMG_WORK_MAX on the long side as they arrive, so
- * memory is bounded whatever the image size. img_intake_init() starts the
- * CPU-time budget (lim->cpu_ms of this thread); img_intake_row() and
- * img_intake_check() return ERR_INVALID once it is spent. orient (EXIF,
+ * memory is bounded whatever the image size. The CPU-time budget
+ * (lim->cpu_ms of this thread) starts at the first img_intake_check(), which
+ * img_intake_row() calls every IMG_CHECK_PIXELS pixels and the normaliser
+ * between its stages on planes of that many pixels or more (decoders every
+ * so many reads); both return ERR_INVALID once it is spent. orient (EXIF,
  * 1-8) is applied to the working plane. img_intake_free() always. */
 struct img_intake {
 	struct img_limits lim;
@@ -50,7 +53,7 @@ int img_intake_begin(struct img_intake *in, size_t w, size_t h, int ch, char *er
 /* n pixels (ch bytes each) of row y at x0, x0 + dx, ... */
 int img_intake_row(struct img_intake *in, size_t y, const uint8_t *px, size_t x0, size_t dx,
 		   size_t n, char *err);
-int img_intake_check(const struct img_intake *in, char *err);
+int img_intake_check(struct img_intake *in, char *err);
 void img_intake_free(struct img_intake *in);
 
 /* The normaliser over what the intake holds. out: 784 floats in [0, 1],
