@@ -11,6 +11,7 @@
 #include "reqid.h"
 #include "serve_int.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <stdio.h>
@@ -46,6 +47,24 @@ bool serve_pipe_open_locked(const struct server *s, nng_pipe p)
 	return used == SERVE_MAX_PIPES; /* table full: cannot tell, assume open */
 }
 
+/* " at ADDR:PORT" for a tcp or tls connection (which frontend of several
+ * behind one name), "" otherwise; buf holds PEER_MAX. */
+#define PEER_MAX 64
+static const char *peer_name(nng_pipe p, char *buf, size_t len)
+{
+	nng_sockaddr sa;
+	char a[INET6_ADDRSTRLEN];
+
+	buf[0] = '\0';
+	if (nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) != 0)
+		return buf;
+	if (sa.s_family == NNG_AF_INET && inet_ntop(AF_INET, &sa.s_in.sa_addr, a, sizeof a))
+		snprintf(buf, len, " at %s:%u", a, ntohs(sa.s_in.sa_port));
+	else if (sa.s_family == NNG_AF_INET6 && inet_ntop(AF_INET6, sa.s_in6.sa_addr, a, sizeof a))
+		snprintf(buf, len, " at [%s]:%u", a, ntohs(sa.s_in6.sa_port));
+	return buf;
+}
+
 /* nng thread: track open pipes (from ADD_PRE: a request may arrive before
  * ADD_POST runs); tell operators when the link comes and goes. */
 static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
@@ -56,7 +75,9 @@ static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	uint32_t want = add ? 0 : id, put = add ? id : 0;
 
 	if (ev == NNG_PIPE_EV_ADD_POST) {
-		log_info("connected to %s", s->cfg.url);
+		char peer[PEER_MAX];
+		log_info("connected to %s%s (connection %u)", s->cfg.url,
+			 peer_name(p, peer, sizeof peer), id);
 		return;
 	}
 
@@ -74,7 +95,7 @@ static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	s->down_since_us = open ? 0 : s->down_since_us ? s->down_since_us : beat_now_us();
 	pthread_mutex_unlock(&s->mu);
 	if (!add)
-		log_info("disconnected from %s; redialing", s->cfg.url);
+		log_info("disconnected from %s (connection %u); redialing", s->cfg.url, id);
 }
 
 /* nng thread: a message came on pipe p. */

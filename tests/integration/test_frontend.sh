@@ -171,8 +171,10 @@ check_eq "4 parallel clients x 20 images all correct" 80 "$(awk '$1 == $2' "$d"/
 
 # --- frontend restarted while workers run -----------------------------------
 kill -TERM "$fe_pid"
-wait_exit 15 "$fe_pid"
-check_eq "frontend exits 0 on SIGTERM" 0 "$?"
+wait_exit 15 "$fe_pid"; rc=$?
+check_eq "frontend exits 0 on SIGTERM" 0 "$rc"
+[ "$rc" = 0 ] || tail -n 60 "$d/a.log" | sed 's/^/# /'
+
 check "socket files removed" sh -c "[ ! -e '$rundir/workers.sock' ] && [ ! -e '$rundir/api.sock' ]"
 check "separately started workers keep running" kill -0 "$w1" "$w2"
 start=$(date +%s%N)
@@ -287,7 +289,9 @@ check_eq "wrk: every answer is the right digit" 'wrong: 0' "$(grep '^wrong:' "$d
 # --- clean stop with spawned workers ----------------------------------------
 kids=$(children "$fe_pid")
 kill -TERM "$fe_pid"
-wait_exit 15 "$fe_pid"
-check_eq "supervising frontend exits 0 on SIGTERM" 0 "$?"
+wait_exit 15 "$fe_pid"; rc=$?
+check_eq "supervising frontend exits 0 on SIGTERM" 0 "$rc"
+[ "$rc" = 0 ] || tail -n 60 "$d/s.log" | sed 's/^/# /'
+
 check "its workers are gone" sh -c "for p in $(echo $kids); do ! kill -0 \$p 2>/dev/null || exit 1; done"
 check "its socket files are gone" sh -c "[ ! -e '$rundir/workers.sock' ] && [ ! -e '$rundir/api.sock' ]"

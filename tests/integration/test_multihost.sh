@@ -197,6 +197,9 @@ if wait_for 20 sh -c "[ \$(grep -c 'connected to' '$d/w2.log') -gt $conn_before 
 else
     not_ok "wh2's worker is back on fe2 after its link returned (fe2 counts $(workers_on fe2))"
     grep -v POST "$d/w2.log" | tail -8 | sed 's/^/#   w2: /'
+    grep -v POST "$d/w1a.log" | tail -6 | sed 's/^/#   w1a: /'
+    grep -v POST "$d/fe2.log" | tail -8 | sed 's/^/#   fe2: /'
+    x fe2 curl -s "http://$(addr fe2):8000/metrics" | grep '^mnist_worker' | sed 's/^/#   fe2: /'
 fi
 
 # --- 4. fe1 restarted: the workers rejoin by themselves --------------------
