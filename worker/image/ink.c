@@ -4,6 +4,7 @@
  * box, grown to its faint anti-aliased edges. Contract in stages.h.
  */
 #include "stages.h"
+#include "norm.h"
 
 #include "err.h"
 
@@ -13,28 +14,33 @@
 #define INNER_FRAC 0.2 /* an inner component this big makes frame-touching ones clutter */
 #define NEAR_FRAC 0.5  /* ink farther than this x the main stroke size is clutter */
 
+/* The fill's stack holds (y << 16 | x): no division per pixel. */
+_Static_assert(IMG_WORK_MAX <= 0xffff, "a working plane's coordinates fit in 16 bits");
+
 size_t img_label_components(const float *v, size_t w, size_t h, float t, uint32_t *label,
 			    uint32_t *stack)
 {
-	size_t n = w * h, i, ncomp = 0, top;
-	for (i = 0; i < n; i++) {
-		if (v[i] <= t || label[i])
-			continue;
-		label[i] = (uint32_t)++ncomp;
-		stack[0] = (uint32_t)i, top = 1;
-		while (top) {
-			size_t p = stack[--top], px = p % w, py = p / w;
-			size_t ya = py ? py - 1 : 0, xa = px ? px - 1 : 0, yy, xx;
-			for (yy = ya; yy <= py + 1 && yy < h; yy++)
-				for (xx = xa; xx <= px + 1 && xx < w; xx++) {
-					size_t q = yy * w + xx;
-					if (v[q] > t && !label[q]) {
-						label[q] = (uint32_t)ncomp;
-						stack[top++] = (uint32_t)q;
+	size_t ncomp = 0, top;
+	for (size_t y = 0; y < h; y++)
+		for (size_t x = 0; x < w; x++) {
+			size_t i = y * w + x;
+			if (v[i] <= t || label[i])
+				continue;
+			label[i] = (uint32_t)++ncomp;
+			stack[0] = (uint32_t)(y << 16 | x), top = 1;
+			while (top) {
+				size_t px = stack[--top] & 0xffff, py = stack[top] >> 16;
+				size_t ya = py ? py - 1 : 0, xa = px ? px - 1 : 0, yy, xx;
+				for (yy = ya; yy <= py + 1 && yy < h; yy++)
+					for (xx = xa; xx <= px + 1 && xx < w; xx++) {
+						size_t q = yy * w + xx;
+						if (v[q] > t && !label[q]) {
+							label[q] = (uint32_t)ncomp;
+							stack[top++] = (uint32_t)(yy << 16 | xx);
+						}
 					}
-				}
+			}
 		}
-	}
 	return ncomp;
 }
 
@@ -112,20 +118,22 @@ int img_keep_ink(float *v, size_t w, size_t h, float t, struct img_box *bb)
 		goto out;
 	for (i = 0; i <= ncomp; i++)
 		c[i].b = *bb;
-	for (i = 0; i < n; i++) {
-		size_t x = i % w, y = i / w;
-		struct comp *k = &c[label[i]];
-		k->area++;
-		box_add(&k->b, x, y);
-		k->edge |= x == 0 || y == 0 || x == w - 1 || y == h - 1;
-	}
+	for (size_t y = 0; y < h; y++)
+		for (size_t x = 0; x < w; x++) {
+			struct comp *k = &c[label[y * w + x]];
+			k->area++;
+			box_add(&k->b, x, y);
+			k->edge |= x == 0 || y == 0 || x == w - 1 || y == h - 1;
+		}
 	select_ink(c, ncomp, keep);
-	for (i = 0; i < n; i++) {
-		if (keep[label[i]])
-			box_add(bb, i % w, i / w);
-		else if (label[i])
-			v[i] = 0;
-	}
+	for (size_t y = 0; y < h; y++)
+		for (size_t x = 0; x < w; x++) {
+			i = y * w + x;
+			if (keep[label[i]])
+				box_add(bb, x, y);
+			else if (label[i])
+				v[i] = 0;
+		}
 	rc = 0;
 out:
 	free(keep);

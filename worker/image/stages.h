@@ -121,7 +121,8 @@ struct img_box {
 };
 
 /* 8-connected components of v > t into label (w x h, zeroed by the caller;
- * 0 = none, else 1..count); stack holds w * h entries. Returns the count. */
+ * 0 = none, else 1..count); stack holds w * h entries. w and h are at most
+ * IMG_WORK_MAX (a working plane). Returns the count. */
 size_t img_label_components(const float *v, size_t w, size_t h, float t, uint32_t *label,
 			    uint32_t *stack);
 
