@@ -200,6 +200,16 @@ else
     grep -v POST "$d/w1a.log" | tail -6 | sed 's/^/#   w1a: /'
     grep -v POST "$d/fe2.log" | tail -8 | sed 's/^/#   fe2: /'
     x fe2 curl -s "http://$(addr fe2):8000/metrics" | grep '^mnist_worker' | sed 's/^/#   fe2: /'
+    # where w2's threads wait: its main thread redials a dead link (links.c);
+    # in sigtimedwait it is free, in a futex it is stuck on a lock
+    for t in /proc/"$pid_w2"/task/*; do
+        echo "#   w2 thread $(cat "$t/comm" 2>/dev/null): $(cat "$t/wchan" 2>/dev/null)"
+    done
+    x wh2 ss -tn | sed 's/^/#   wh2 sockets: /'
+    x fe2 ss -tn | sed "s/^/#   fe2 sockets: /"
+    command -v gdb >/dev/null &&
+        timeout 20 gdb -p "$pid_w2" -batch -ex 'thread apply all bt 8' 2>/dev/null |
+        grep -E '^(Thread|#)' | head -80 | sed 's/^/#   w2 gdb: /'
 fi
 
 # --- 4. fe1 restarted: the workers rejoin by themselves --------------------
