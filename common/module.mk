@@ -7,12 +7,16 @@ COMMON_OBJS := $(addprefix $(B)/obj/common/,err.o config.o log.o file.o clock.o 
 PROTO_OBJS  := $(B)/obj/common/proto.o $(B)/obj/common/proto_pack.o
 # NNGCLOSE_OBJS: a bounded nng_close (common/nngclose.h); link with $(LIB_nng).
 NNGCLOSE_OBJS := $(B)/obj/common/nngclose.o
-# TLS_OBJS: the worker link's transport policy and mutual TLS (common/tls.h);
+# TLS_OBJS: the worker link's transport policy and mutual TLS (common/tls.h)
+# and the statistics lookup it and the worker's links use (common/nngstat.h);
 # link with $(LIB_nng) $(LIB_tls) (mbedTLS, which libnng loads anyway).
-TLS_OBJS := $(B)/obj/common/tls.o
+TLS_OBJS := $(B)/obj/common/tls.o $(B)/obj/common/nngstat.o
 LIB_tls  := -lmbedx509 -lmbedcrypto
 
 TEST_BINS += $(B)/tests/t_config $(B)/tests/t_proto $(B)/tests/t_nngclose $(B)/tests/t_tls
+TEST_BINS += $(B)/tests/t_nngstat
+$(B)/tests/t_nngstat: $(B)/obj/tests/unit/t_nngstat.o $(B)/obj/common/nngstat.o $(COMMON_OBJS)
+$(B)/tests/t_nngstat: LDLIBS += $(LIB_nng) -lpthread
 $(B)/tests/t_tls: $(B)/obj/tests/unit/t_tls.o $(TLS_OBJS) $(COMMON_OBJS)
 $(B)/tests/t_tls: LDLIBS += $(LIB_nng) $(LIB_tls) -lpthread
 $(B)/tests/t_config: $(B)/obj/tests/unit/t_config.o $(COMMON_OBJS)

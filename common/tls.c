@@ -5,6 +5,7 @@
 #include "err.h"
 #include "file.h"
 #include "log.h"
+#include "nngstat.h"
 
 #include <arpa/inet.h>
 #include <mbedtls/oid.h>
@@ -249,15 +250,13 @@ int tls_dial(nng_socket s, const char *url, const char *server_name, const struc
 
 uint64_t tls_refused(uint32_t id, bool dialer)
 {
-	nng_stat *all, *own, *auth;
+	nng_stat *all, *own;
 	uint64_t n = 0;
 
 	if (nng_stats_get(&all) != 0)
 		return 0;
-	own = dialer ? nng_stat_find_dialer(all, (nng_dialer){id})
-		     : nng_stat_find_listener(all, (nng_listener){id});
-	if (own && (auth = nng_stat_find(own, "auth")) != NULL)
-		n = nng_stat_value(auth);
+	own = nngstat_find(all, dialer ? "dialer" : "listener", id);
+	n = nngstat_value(own, "auth");
 	nng_stats_free(all);
 	return n;
 }

@@ -4,6 +4,7 @@
 #include "links.h"
 #include "err.h"
 #include "log.h"
+#include "nngstat.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -192,27 +193,21 @@ int links_open(nng_socket s, const char *const *urls, int n, const struct tls_fi
 	return 0;
 }
 
-static uint64_t stat_of(nng_stat *dialer, const char *name)
-{
-	nng_stat *v = nng_stat_find(dialer, name);
-	return v ? nng_stat_value(v) : 0;
-}
-
 /* libnng 1.5.2 can stop redialing after a connection broke in an unlucky
  * moment (docs/RELIABILITY.md): a dialer with no pipe that has made no
  * attempt for STUCK_MS is closed and made again. */
 static void unstick(struct links *l, struct target *t, struct dial *d, nng_stat *all,
 		    uint64_t now_ms)
 {
-	nng_stat *st = nng_stat_find_dialer(all, d->d);
+	nng_stat *st = nngstat_find(all, "dialer", (uint32_t)nng_dialer_id(d->d));
 	uint64_t attempts = 0;
 	char err[ERR_MAX];
 
 	if (!st)
 		return;
 	for (size_t i = 0; i < sizeof attempt_stats / sizeof *attempt_stats; i++)
-		attempts += stat_of(st, attempt_stats[i]);
-	uint64_t pipes = stat_of(st, "pipes");
+		attempts += nngstat_value(st, attempt_stats[i]);
+	uint64_t pipes = nngstat_value(st, "pipes");
 	uint64_t q = l->quiet(l->quiet_arg, (uint32_t)nng_dialer_id(d->d));
 
 	if (pipes > 0 && q != LINKS_NO_PIPE) {
