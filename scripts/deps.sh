@@ -17,7 +17,8 @@ build="gcc libc6-dev make pkg-config libh2o-evloop-dev libnng-dev libmsgpack-dev
  ca-certificates"
 test="clang clang-format libclang-rt-14-dev libfuzzer-14-dev valgrind python3-torch
  python3-numpy python3-pil python3-yaml python3-jsonschema imagemagick fonts-dejavu-core wrk
- prometheus chromium systemd jq procps git npm libjpeg-turbo-progs haproxy iproute2"
+ prometheus chromium systemd jq procps git npm libjpeg-turbo-progs haproxy iproute2
+ nftables"
 case "${1:-build}" in
 build) want=$build ;;
 test) want="$build $test" ;;
