@@ -51,26 +51,17 @@ void img_blur_extremes(const float *v, size_t w, size_t h, float *lo, float *hi)
 	*lo = l, *hi = u;
 }
 
-/* img_hist_quantile() of the cell's pixels, with the count known and a
- * histogram half the size (a small image has 16 cells of 64 pixels,
- * each looked at twice: zeroing and scanning the histogram was most of it). */
+/* The q-quantile of the cell's pixels, whose count is known. */
 static float cell_quantile(const float *v, size_t w, size_t x0, size_t y0, size_t x1, size_t y1,
 			   double q)
 {
-	uint32_t hist[256] = {0};
-	size_t x, y, acc = 0;
-	double want = q * (double)((x1 - x0) * (y1 - y0));
+	size_t hist[256] = {0}, x, y;
 	for (y = y0; y < y1; y++)
 		for (x = x0; x < x1; x++) {
 			float f = v[y * w + x];
 			hist[f <= 0 ? 0 : f >= 255 ? 255 : (int)f]++;
 		}
-	for (int b = 0; b < 256; b++) {
-		acc += hist[b];
-		if (acc > 0 && (double)acc >= want)
-			return (float)b;
-	}
-	return 255.0f;
+	return (float)img_hist_quantile_of(hist, (x1 - x0) * (y1 - y0), q);
 }
 
 /* g (gx x gy) through a 3x3 median into e: a cell covered by a thick

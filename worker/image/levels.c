@@ -26,18 +26,23 @@ void img_hist_of(const float *v, size_t n, size_t hist[256])
 	}
 }
 
-int img_hist_quantile(const size_t hist[256], double q)
+int img_hist_quantile_of(const size_t hist[256], size_t total, double q)
 {
-	size_t total = 0, acc = 0;
-	int b;
-	for (b = 0; b < 256; b++)
-		total += hist[b];
-	for (b = 0; b < 256; b++) {
+	size_t acc = 0;
+	for (int b = 0; b < 256; b++) {
 		acc += hist[b];
 		if (acc > 0 && (double)acc >= q * (double)total)
 			return b;
 	}
 	return 255;
+}
+
+int img_hist_quantile(const size_t hist[256], double q)
+{
+	size_t total = 0;
+	for (int b = 0; b < 256; b++)
+		total += hist[b];
+	return img_hist_quantile_of(hist, total, q);
 }
 
 /* Noise floor from the background's median and MAD (the background is the

@@ -76,6 +76,9 @@ int img_backdrop(const uint8_t *ga, size_t n);
 
 /* Value v such that at least q (0..1) of the histogram's mass is <= v. */
 int img_hist_quantile(const size_t hist[256], double q);
+/* The same when the caller knows the mass (total = the sum of hist): one
+ * scan instead of two. */
+int img_hist_quantile_of(const size_t hist[256], size_t total, double q);
 
 /* Area-averaging resize of a float plane (sw x sh) into dst (dw x dh). */
 void img_area_resize(const float *src, size_t sw, size_t sh, float *dst, size_t dw, size_t dh);
