@@ -23,8 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The CPU budget between two stages, on a plane large enough to matter. */
+static int stage_check(struct img_intake *in, size_t w, size_t h, char *err)
+{
+	return w * h >= IMG_CHECK_PIXELS ? img_intake_check(in, err) : 0;
+}
+
 /* Steps 3-6 on the working plane v (w x h gray levels), checking the CPU
- * budget between them when the plane is large enough to matter. */
+ * budget between them. */
 static int normalise_plane(float *v, size_t w, size_t h, struct img_intake *in, float *out,
 			   char *err)
 {
@@ -42,7 +48,7 @@ static int normalise_plane(float *v, size_t w, size_t h, struct img_intake *in, 
 	free(tmp);
 	if (rc < 0)
 		goto nomem;
-	rc = w * h >= IMG_CHECK_PIXELS ? img_intake_check(in, err) : 0;
+	rc = stage_check(in, w, h, err);
 	if (rc < 0)
 		return rc;
 	L = img_find_levels(v, w, h);
@@ -63,7 +69,7 @@ static int normalise_plane(float *v, size_t w, size_t h, struct img_intake *in, 
 		goto nomem;
 	if (bb.x1 <= bb.x0 || bb.y1 <= bb.y0)
 		return 0;
-	rc = w * h >= IMG_CHECK_PIXELS ? img_intake_check(in, err) : 0;
+	rc = stage_check(in, w, h, err);
 	if (rc < 0)
 		return rc;
 	img_stretch(v, w * h, L.lo, L.hi);
