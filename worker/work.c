@@ -271,7 +271,6 @@ void work_decode_here(struct server *s, struct slot *sl)
 	/* No batch running: run it here rather than wake the compute thread;
 	 * one running takes this image in its next batch. */
 	if (queue_decoded_locked(s, sl, rc, err) && !s->computing) {
-		s->computing = true;
 		drain_locked(s);
 		if (s->done.head || s->next_model)
 			pthread_cond_signal(&s->ready);
@@ -333,11 +332,12 @@ static void run_batch(struct server *s, int n)
 	log_debug("batch of %d images, %llu us", n, (unsigned long long)dt);
 }
 
-/* With s->mu held and s->computing set by the caller: run the ready queue
- * in batches until it is empty, or a model swap or quit waits; then clear
- * s->computing. */
+/* With s->mu held and no thread running batches: run the ready queue in
+ * batches until it is empty, or a model swap or quit waits, with
+ * s->computing set meanwhile. */
 static void drain_locked(struct server *s)
 {
+	s->computing = true;
 	while (s->done.head && !s->next_model && !s->quit) {
 		int n = 0;
 		while (s->done.head && n < s->cfg.max_batch)
@@ -375,7 +375,6 @@ static void *compute_main(void *arg)
 			pthread_cond_broadcast(&s->swapped);
 			continue;
 		}
-		s->computing = true;
 		drain_locked(s);
 	}
 	pthread_mutex_unlock(&s->mu);
