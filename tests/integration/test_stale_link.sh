@@ -19,25 +19,19 @@ ns=mnstale$$
 FE=$(realpath "$B/mnist-frontend")
 WK=$(realpath "${STALE_WORKER:-$B/mnist-worker}")
 W=$(realpath "$FE_WEIGHTS")
-pids=
-cleanup() {
-    for p in $pids; do kill -9 "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null
-}
-on_exit cleanup
 x() { ip netns exec "$ns" "$@"; }
 check "a network namespace" sh -c "ip netns add $ns && ip -n $ns link set lo up"
+on_exit "ip netns del $ns"
 mkdir -m 700 "$d/run"
 ip netns exec "$ns" "$FE" --listen 127.0.0.1:8000 --rundir "$d/run" \
     --workers-url tcp://127.0.0.1:9100 >"$d/fe.log" 2>&1 &
-pids="$pids $!"
+on_exit "kill -9 $!"
 ip netns exec "$ns" "$WK" --weights "$W" --connect tcp://127.0.0.1:9101 \
     --connect tcp://127.0.0.1:9100 >"$d/w.log" 2>&1 &
 wpid=$!
-pids="$pids $wpid"
-workers() { x curl -s http://127.0.0.1:8000/health | jq -r .workers; }
-check "the worker serves the frontend" wait_for 10 sh -c "[ \"\$(ip netns exec $ns curl -s http://127.0.0.1:8000/health | jq -r .workers)\" = 1 ]"
+on_exit "kill -9 $wpid"
+workers_are() { [ "$(x curl -s http://127.0.0.1:8000/health | jq -r .workers)" = "$1" ]; }
+check "the worker serves the frontend" wait_for 10 workers_are 1
 port=$(x ss -tnH state established '( dport = :9100 )' | awk '{ n = split($3, a, ":"); print a[n] }' | head -1)
 check "its connection's port is known: ${port:-none}" [ -n "$port" ]
 check "packets from the frontend to that connection are dropped" sh -c \
@@ -47,9 +41,8 @@ check "packets from the frontend to that connection are dropped" sh -c \
 t0=$(date +%s%N)
 # The frontend hears no pong and closes the connection (--worker-silent-ms,
 # 1 s); the worker hears no ping and must dial again.
-check "the frontend lets the silent connection go" wait_for 10 sh -c \
-    "[ \"\$(ip netns exec $ns curl -s http://127.0.0.1:8000/health | jq -r .workers)\" = 0 ]"
-if wait_for 15 sh -c "[ \"\$(ip netns exec $ns curl -s http://127.0.0.1:8000/health | jq -r .workers)\" = 1 ]"; then
+check "the frontend lets the silent connection go" wait_for 10 workers_are 0
+if wait_for 15 workers_are 1; then
     ok "the worker replaced its dead connection within 15 s"
     echo "# back $(( ($(date +%s%N) - t0) / 1000000 )) ms after the drop began"
 else
