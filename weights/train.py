@@ -112,6 +112,14 @@ def fit_temperature(logits, labels):
     return best[1]
 
 
+def fold_temperature(model, t):
+    """Divide fc2's weight and bias by T: the model's logits become its
+    logits / T, so a plain softmax of them is the calibrated one."""
+    with torch.no_grad():
+        model.fc2.weight.div_(t)
+        model.fc2.bias.div_(t)
+
+
 STAGES = {
     # The first recipe (99.00 % on TEST): from scratch on all of TRAIN.
     1: dict(epochs=30, bs=64, lr=2e-3, wd=0.01, pct=0.3, div=25.0, elastic=0.0,
@@ -217,9 +225,7 @@ def report(model, args, cfg, ho_x, ho_y, te_x, te_y):
     te_logits = logits_of(model, te_x)
     before = ece(te_logits, te_y)
     nll_before = F.cross_entropy(te_logits, torch.as_tensor(te_y)).item()
-    with torch.no_grad():
-        model.fc2.weight.div_(t)
-        model.fc2.bias.div_(t)
+    fold_temperature(model, t)
     te_logits = logits_of(model, te_x)
     after = ece(te_logits, te_y)
     nll_after = F.cross_entropy(te_logits, torch.as_tensor(te_y)).item()
