@@ -2,6 +2,7 @@
 """Deterministic photos of digits written in printed frames (issue 15).
 
     gen-frame-images.py evalset DATADIR OUTDIR N   N framed photos + labels.txt
+    gen-frame-images.py formset DATADIR OUTDIR N   N printed forms + labels.txt
     gen-frame-images.py fixtures DATADIR OUTDIR    the framed fixtures only
 
 A digit of the TEST split (DATADIR, `make data`) written inside a printed
@@ -13,7 +14,8 @@ gradient, tinted paper and ink, sensor noise, a slight blur and JPEG
 quality 60-90. A fifth of the digits touch their frame. The fixtures
 (written into tests/images by gen-test-images.py fixtures, which imports
 this file) add a frame with nothing in it and a form with several boxes of
-which one is filled. Every random choice comes from a seeded numpy
+which one is filled; the form set has N such forms of 2-6 boxes, the
+digit in any one of them. Every random choice comes from a seeded numpy
 generator: the same inputs give the same bytes.
 """
 import importlib.util
@@ -179,6 +181,24 @@ def evalset(datadir, outdir, n):
             lab.write(f"{name} {y[idx]}\n")
 
 
+def formset(datadir, outdir, n):
+    """n TEST digits, each in one box of a printed form of 2-6 boxes, the
+    filled box anywhere in the row."""
+    x, y = G.load_test(datadir)
+    rng = np.random.default_rng(151)
+    os.makedirs(outdir, exist_ok=True)
+    step = max(1, len(y) // n)
+    with open(os.path.join(outdir, "labels.txt"), "w") as lab:
+        for i in range(n):
+            idx = (i * step + 3) % len(y)
+            d = (x[idx] * 255).round().astype(np.uint8)
+            boxes = int(rng.integers(2, 7))
+            img = form_photo(rng, d, boxes=boxes, filled=int(rng.integers(0, boxes)))
+            name = f"form_{i:04d}.jpg"
+            img.save(os.path.join(outdir, name), "JPEG", quality=int(rng.integers(60, 90)))
+            lab.write(f"{name} {y[idx]}\n")
+
+
 def fixture_items(x, y):
     """(name, expected, bytes) for tests/images."""
     rng = np.random.default_rng(16)
@@ -204,6 +224,8 @@ def fixture_items(x, y):
 def main(argv):
     if len(argv) >= 5 and argv[1] == "evalset":
         evalset(argv[2], argv[3], int(argv[4]))
+    elif len(argv) >= 5 and argv[1] == "formset":
+        formset(argv[2], argv[3], int(argv[4]))
     elif len(argv) >= 4 and argv[1] == "fixtures":
         x, y = G.load_test(argv[2])
         G.write_set(argv[3], fixture_items(x, y))

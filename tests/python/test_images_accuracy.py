@@ -4,12 +4,14 @@ Generates a "paper" set (dark digits photographed on paper: texture,
 uneven light, noise, slight rotation, JPEG), a "canvas" set (strokes on
 a transparent background, dark and light), and "shadow" sets (smaller
 digits, more rotation, blur, a soft or a hard-edged shadow across the
-page; the hard one is a known weakness with a low floor) from the TEST split with
-scripts/gen-test-images.py, and a "framed" set (digits written in printed
-boxes, circles and open frames, some touching the frame or the photo's
-edge; issue 15, floor 98 %) with scripts/gen-frame-images.py, runs them through build/mnist-predict (the
-worker's pipeline), and asserts accuracy floors: at the default sizes,
-no set may read more than 0.3 points below its figure from before issue 15. The original service's
+page; the hard one is a known weakness with a low floor) from the TEST
+split with scripts/gen-test-images.py, and with scripts/gen-frame-images.py
+a "framed" set (digits written in printed boxes, circles and open frames,
+some touching the frame or the photo's edge; issue 15, floor 98 %) and a
+"form" set (a row of 2-6 printed boxes, the digit in one of them; floor
+98 %). Runs them through build/mnist-predict (the worker's pipeline) and
+asserts accuracy floors: at the default sizes, no set may read more than
+0.3 points below its figure from before issue 15. The original service's
 pipeline (Pillow: convert("L"), resize to 28x28, no inversion, the same
 model in PyTorch) is measured on the same files for comparison. Also: the
 TEST split itself encoded as PNG must score within 0.3 points of
@@ -17,8 +19,8 @@ build/mnist-eval's raw-pixel accuracy.
 
     /usr/bin/python3 tests/python/test_images_accuracy.py [--markdown]
 
-IMG_EVAL_N sets the size of the paper and canvas sets (default 300); the
-shadow sets are half as big (their photos are larger).
+IMG_EVAL_N sets the size of the paper, canvas and framed sets (default 300); the
+shadow sets are half as big (their photos are larger), the form set a sixth.
 """
 import importlib.util
 import multiprocessing
@@ -93,6 +95,8 @@ def evalset(gen, tmp, kind, n):
     d = os.path.join(tmp, kind)
     if kind == "framed":
         generator("gen-frame-images.py").evalset(DATA, d, n)
+    elif kind == "form":
+        generator("gen-frame-images.py").formset(DATA, d, n)
     else:
         gen.evalset(DATA, d, kind, n)
     labels = {}
@@ -132,7 +136,8 @@ def main():
     net = mnist_model.load_model(WEIGHTS)
     rows = []
     sets = (("paper", FLOOR, N), ("canvas", FLOOR, N), ("shadow", FLOOR, N // 2),
-            ("shadow-hard", 70.0, N // 2), ("framed", 98.0, N))
+            ("shadow-hard", 70.0, N // 2), ("framed", 98.0, N),
+            ("form", 98.0, N // 6))
     if N == 300:
         sets = tuple((kind, max(floor, round(BEFORE_ISSUE_15.get(kind, 0) - REGRESSION, 2)), n)
                      for kind, floor, n in sets)
