@@ -165,38 +165,35 @@ def form_photo(rng, d, boxes=5, filled=2):
     return photograph(rng, marks, w, h)
 
 
-def evalset(datadir, outdir, n):
-    """n TEST digits, in order, each in a frame of the kinds above."""
+def photoset(datadir, outdir, n, seed, first, prefix, photo):
+    """n TEST digits, in order from index `first`, each photographed by
+    photo(rng, digit, i); JPEG files PREFIX_NNNN.jpg and labels.txt."""
     x, y = G.load_test(datadir)
-    rng = np.random.default_rng(15)
+    rng = np.random.default_rng(seed)
     os.makedirs(outdir, exist_ok=True)
     step = max(1, len(y) // n)
     with open(os.path.join(outdir, "labels.txt"), "w") as lab:
         for i in range(n):
-            idx = (i * step + 7) % len(y)
-            d = (x[idx] * 255).round().astype(np.uint8)
-            img = framed_photo(rng, d, KINDS[i % len(KINDS)], touch=i % 5 == 2, edge=i % 5 == 4)
-            name = f"framed_{i:04d}.jpg"
+            idx = (i * step + first) % len(y)
+            img = photo(rng, (x[idx] * 255).round().astype(np.uint8), i)
+            name = f"{prefix}_{i:04d}.jpg"
             img.save(os.path.join(outdir, name), "JPEG", quality=int(rng.integers(60, 90)))
             lab.write(f"{name} {y[idx]}\n")
+
+
+def evalset(datadir, outdir, n):
+    """n digits, each in a frame of the kinds above."""
+    photoset(datadir, outdir, n, 15, 7, "framed", lambda rng, d, i: framed_photo(
+        rng, d, KINDS[i % len(KINDS)], touch=i % 5 == 2, edge=i % 5 == 4))
 
 
 def formset(datadir, outdir, n):
-    """n TEST digits, each in one box of a printed form of 2-6 boxes, the
-    filled box anywhere in the row."""
-    x, y = G.load_test(datadir)
-    rng = np.random.default_rng(151)
-    os.makedirs(outdir, exist_ok=True)
-    step = max(1, len(y) // n)
-    with open(os.path.join(outdir, "labels.txt"), "w") as lab:
-        for i in range(n):
-            idx = (i * step + 3) % len(y)
-            d = (x[idx] * 255).round().astype(np.uint8)
-            boxes = int(rng.integers(2, 7))
-            img = form_photo(rng, d, boxes=boxes, filled=int(rng.integers(0, boxes)))
-            name = f"form_{i:04d}.jpg"
-            img.save(os.path.join(outdir, name), "JPEG", quality=int(rng.integers(60, 90)))
-            lab.write(f"{name} {y[idx]}\n")
+    """n digits, each in one box of a printed form of 2-6 boxes, the filled
+    box anywhere in the row."""
+    def photo(rng, d, i):
+        boxes = int(rng.integers(2, 7))
+        return form_photo(rng, d, boxes=boxes, filled=int(rng.integers(0, boxes)))
+    photoset(datadir, outdir, n, 151, 3, "form", photo)
 
 
 def fixture_items(x, y):
