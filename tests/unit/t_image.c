@@ -403,6 +403,67 @@ static void test_clutter(void)
 	      "frame-touching line and far blob ignored (diff %.3f)", max_diff(out, ref));
 }
 
+/* A 320 x 320 page: the "7" scaled by 3 at (ox, oy) when ox >= 0, plus
+ * rectangles of ink (x0, y0, x1, y1; n of them), ink 30 on paper 220. */
+static void page(uint8_t *g, int ox, int oy, const int (*r)[4], int n)
+{
+	for (int y = 0; y < 320; y++)
+		for (int x = 0; x < 320; x++) {
+			int on = ox >= 0 && x >= ox && x < ox + 3 * W && y >= oy &&
+				 y < oy + 3 * H && ink((x - ox) / 3, (y - oy) / 3);
+			for (int i = 0; i < n && !on; i++)
+				on = x >= r[i][0] && x < r[i][2] && y >= r[i][1] && y < r[i][3];
+			g[y * 320 + x] = on ? 30 : 220;
+		}
+}
+
+/* Printed rules: lines over and under the digit that stop short of the
+ * photo's edges (a form's writing line, what an open box cut by the edge
+ * leaves) are not ink. A straight thin stroke alone, beside a speck, or
+ * beside ink that reaches one of its ends (the long stroke of a 4) is. */
+static void test_rules(void)
+{
+	static uint8_t g[320 * 320];
+	float ref[784], out[784], alone[784];
+	char err[ERR_MAX];
+	const int rules[2][4] = {{20, 70, 300, 73}, {24, 240, 296, 243}};
+	page(g, 100, 85, NULL, 0);
+	img_gray_to_mnist(g, 320, 320, NULL, ref, err);
+	page(g, 100, 85, rules, 2);
+	int rc = img_gray_to_mnist(g, 320, 320, NULL, out, err);
+	CHECK(rc == 0 && max_diff(out, ref) < 0.02,
+	      "rules over and under the digit left out (diff %.3f)", max_diff(out, ref));
+	page(g, 100, 85, rules + 1, 1);
+	rc = img_gray_to_mnist(g, 320, 320, NULL, out, err);
+	CHECK(rc == 0 && max_diff(out, ref) < 0.02, "one rule under the digit left out (diff %.3f)",
+	      max_diff(out, ref));
+
+	const int one[1][4] = {{158, 40, 162, 280}},
+		  speck[2][4] = {{158, 40, 162, 280}, {140, 150, 152, 162}};
+	page(g, -1, 0, one, 1);
+	rc = img_gray_to_mnist(g, 320, 320, NULL, alone, err);
+	double sum = 0;
+	for (int i = 0; i < 784; i++)
+		sum += alone[i];
+	CHECK(rc == 0 && sum > 10, "a thin straight 1 alone is ink (sum %.1f)", sum);
+	page(g, -1, 0, speck + 1, 1);
+	img_gray_to_mnist(g, 320, 320, NULL, alone, err);
+	page(g, -1, 0, speck, 2);
+	rc = img_gray_to_mnist(g, 320, 320, NULL, out, err);
+	CHECK(rc == 0 && max_diff(out, alone) > 0.5,
+	      "a thin 1 beside a mark of 15 %% its area stays (diff from the mark alone %.3f)",
+	      max_diff(out, alone));
+	/* A 4 in two strokes: the arm (its own component) starts level with
+	 * the top of the long stroke, so the stroke does not run past it. */
+	const int four[3][4] = {{200, 40, 204, 280}, {120, 40, 128, 160}, {128, 150, 192, 158}};
+	page(g, -1, 0, four + 1, 2);
+	img_gray_to_mnist(g, 320, 320, NULL, alone, err);
+	page(g, -1, 0, four, 3);
+	rc = img_gray_to_mnist(g, 320, 320, NULL, out, err);
+	CHECK(rc == 0 && max_diff(out, alone) > 0.5, "the long stroke of a 4 stays (diff %.3f)",
+	      max_diff(out, alone));
+}
+
 static void test_steps(void)
 {
 	size_t h[256] = {0};
@@ -448,5 +509,6 @@ int main(void)
 	test_jpeg_variants(ref);
 	test_blank_and_tiny();
 	test_clutter();
+	test_rules();
 	return tap_done();
 }

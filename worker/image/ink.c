@@ -1,18 +1,25 @@
 /*
  * ink: connected components of the ink mask drop specks, frame-touching
- * clutter and far-away marks (select_ink); the kept ones give the digit's
- * box, grown to its faint anti-aliased edges. Contract in stages.h.
+ * clutter, printed rules and far-away marks (select_ink); the kept ones
+ * give the digit's box, grown to its faint anti-aliased edges. Contract in
+ * stages.h.
  */
 #include "stages.h"
 #include "norm.h"
 
 #include "err.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #define KEEP_FRAC 0.05 /* components smaller than this x the largest are specks */
 #define INNER_FRAC 0.2 /* an inner component this big makes frame-touching ones clutter */
 #define NEAR_FRAC 0.5  /* ink farther than this x the main stroke size is clutter */
+#define RULE_ASPECT 25 /* a rule: straight, its length this x its thickness... */
+#define RULE_SPAN 0.25 /* ...at least this x the image's long side... */
+#define RULE_OVER 1.5  /* ...and this x the long side of other ink of INNER_FRAC its area */
+#define RULE_PAST 0.1  /* it runs past that ink by this x its size at both ends */
+#define RULE_MAX 8     /* rules examined at most */
 
 /* The fill's stack holds (y << 16 | x): no division per pixel. */
 _Static_assert(IMG_WORK_MAX <= 0xffff, "a working plane's coordinates fit in 16 bits");
@@ -47,8 +54,34 @@ size_t img_label_components(const float *v, size_t w, size_t h, float t, uint32_
 struct comp {
 	size_t area;
 	struct img_box b;
-	int edge; /* touches the image frame */
+	int edge;			/* touches the image frame */
+	uint64_t sx, sy, sxx, syy, sxy; /* moments of its pixels (exact: planes <= 512^2) */
+	double len;			/* > 0: a straight thin line this long (a rule) */
 };
+
+static size_t box_side(const struct img_box *b)
+{
+	return b->x1 - b->x0 > b->y1 - b->y0 ? b->x1 - b->x0 : b->y1 - b->y0;
+}
+
+/* The length of k if it is a straight thin line (a printed rule, the side
+ * of a frame whose other sides are gone), else 0. From the second moments:
+ * a band of length L and thickness d has variances L^2 / 12 along it and
+ * d^2 / 12 across. A handwritten stroke is mostly curved or thick; a
+ * straight one with a fine pen (a 1) is a rule by this measure, and
+ * drop_rules() keeps it unless other ink lies along it. */
+static double rule_length(const struct comp *k, size_t w, size_t h)
+{
+	double n = (double)k->area, mx = (double)k->sx / n, my = (double)k->sy / n;
+	double cxx = (double)k->sxx / n - mx * mx, cyy = (double)k->syy / n - my * my;
+	double cxy = (double)k->sxy / n - mx * my, half = 0.5 * (cxx - cyy);
+	double root = sqrt(half * half + cxy * cxy), mid = 0.5 * (cxx + cyy);
+	double len = sqrt(12.0 * (mid + root)), across = sqrt(12.0 * fmax(mid - root, 0.0));
+	double thick = fmax(across, n / fmax(len, 1.0));
+	if (len < RULE_SPAN * (double)(w > h ? w : h) || len < RULE_ASPECT * thick)
+		return 0;
+	return len;
+}
 
 static size_t box_gap(const struct img_box *a, const struct img_box *b)
 {
@@ -57,13 +90,50 @@ static size_t box_gap(const struct img_box *a, const struct img_box *b)
 	return dx > dy ? dx : dy;
 }
 
+/* Does rule r run past other ink o at both ends, by RULE_PAST of o's size?
+ * Rules are printed level or upright, turned a few degrees at most. */
+static int runs_past(const struct img_box *r, const struct img_box *o)
+{
+	size_t m = (size_t)(RULE_PAST * (double)box_side(o));
+	if (r->x1 - r->x0 >= r->y1 - r->y0)
+		return o->x0 >= r->x0 + m && o->x1 + m <= r->x1;
+	return o->y0 >= r->y0 + m && o->y1 + m <= r->y1;
+}
+
+/* Rules among the kept components are not ink when other kept ink, of at
+ * least INNER_FRAC of the rule's area and under 1 / RULE_OVER of its
+ * length, lies along it with the rule running past it at both ends: a
+ * line under or over the digit (ruled paper, a form's writing line), the
+ * two sides that an open box cut by the photo's edge leaves. A 1 alone or
+ * beside specks stays, as does the long stroke of a digit (its other
+ * strokes reach one of its ends). At most RULE_MAX rules are examined,
+ * each against every component: linear. */
+static void drop_rules(const struct comp *c, size_t ncomp, uint8_t *keep)
+{
+	size_t i, j, seen = 0;
+	for (i = 1; i <= ncomp && seen < RULE_MAX; i++) {
+		if (!keep[i] || c[i].len == 0)
+			continue;
+		seen++;
+		for (j = 1; j <= ncomp; j++)
+			if (keep[j] && c[j].len == 0 &&
+			    (double)c[j].area >= INNER_FRAC * (double)c[i].area &&
+			    RULE_OVER * (double)box_side(&c[j].b) <= c[i].len &&
+			    runs_past(&c[i].b, &c[j].b)) {
+				keep[i] = 0;
+				break;
+			}
+	}
+}
+
 /* Which components (1..ncomp) are ink. Specks (under KEEP_FRAC of the
  * reference area) are not. Components touching the frame are clutter (a
  * shadow edge, the edge of the sheet, the table) when a component of at
  * least INNER_FRAC of the largest one's area lies clear of the frame;
- * otherwise (a tight crop) they are the digit. Of the rest, only those
- * within NEAR_FRAC of the main component's size from it belong to the
- * digit: a digit's strokes are close together, clutter is not. */
+ * otherwise (a tight crop) they are the digit. Rules beside other ink are
+ * not ink (drop_rules). Of the rest, only those within NEAR_FRAC of the
+ * main component's size from it belong to the digit: a digit's strokes are
+ * close together, clutter is not. */
 static void select_ink(const struct comp *c, size_t ncomp, uint8_t *keep)
 {
 	size_t i, largest = 0, inner = 0, ref, main = 0, reach;
@@ -76,18 +146,16 @@ static void select_ink(const struct comp *c, size_t ncomp, uint8_t *keep)
 	drop_edge = inner > 0 && (double)inner >= INNER_FRAC * (double)largest;
 	ref = drop_edge ? inner : largest;
 	keep[0] = 0;
-	for (i = 1; i <= ncomp; i++) {
+	for (i = 1; i <= ncomp; i++)
 		keep[i] =
 		    (!drop_edge || !c[i].edge) && (double)c[i].area >= KEEP_FRAC * (double)ref;
+	drop_rules(c, ncomp, keep);
+	for (i = 1; i <= ncomp; i++)
 		if (keep[i] && (!main || c[i].area > c[main].area))
 			main = i;
-	}
 	if (!main)
 		return;
-	reach = c[main].b.x1 - c[main].b.x0 > c[main].b.y1 - c[main].b.y0
-		    ? c[main].b.x1 - c[main].b.x0
-		    : c[main].b.y1 - c[main].b.y0;
-	reach = (size_t)(NEAR_FRAC * (double)reach);
+	reach = (size_t)(NEAR_FRAC * (double)box_side(&c[main].b));
 	for (i = 1; i <= ncomp; i++)
 		keep[i] = keep[i] && box_gap(&c[i].b, &c[main].b) <= reach;
 }
@@ -124,7 +192,12 @@ int img_keep_ink(float *v, size_t w, size_t h, float t, struct img_box *bb)
 			k->area++;
 			box_add(&k->b, x, y);
 			k->edge |= x == 0 || y == 0 || x == w - 1 || y == h - 1;
+			if (k != c)
+				k->sx += x, k->sy += y, k->sxx += x * x, k->syy += y * y,
+				    k->sxy += x * y;
 		}
+	for (i = 1; i <= ncomp; i++)
+		c[i].len = rule_length(&c[i], w, h);
 	select_ink(c, ncomp, keep);
 	for (size_t y = 0; y < h; y++)
 		for (size_t x = 0; x < w; x++) {
