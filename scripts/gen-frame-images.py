@@ -165,6 +165,25 @@ def form_photo(rng, d, boxes=5, filled=2):
     return photograph(rng, marks, w, h)
 
 
+def ruled_photo(rng, d):
+    """The digit written between two printed rules (lined paper when they
+    run off the photo, a form's writing line when they stop short)."""
+    w, h = int(rng.integers(300, 520)), int(rng.integers(200, 320))
+    lw = max(1.5, rng.uniform(0.006, 0.015) * h)
+    y0, y1 = h * rng.uniform(0.1, 0.2), h * rng.uniform(0.8, 0.9)
+    off = rng.uniform(0.03, 0.12, 2) * w if rng.random() < 0.5 else (-lw, -lw)
+    im = Image.new("L", (w * SS, h * SS), 0)
+    dr = ImageDraw.Draw(im)
+    for y in (y0, y1):
+        dr.line([(off[0] * SS, y * SS), ((w - off[1]) * SS, y * SS)], fill=255,
+                width=max(1, int(round(lw * SS))))
+    im = im.rotate(rng.uniform(-2, 2), Image.BICUBIC, center=(w * SS / 2, h * SS / 2))
+    rules = np.asarray(im.resize((w, h), Image.BOX)).astype(np.float32) / 255
+    size = (y1 - y0) * rng.uniform(0.55, 0.8)
+    a, _, _ = draw_digit(d, w, h, size, w * rng.uniform(0.3, 0.7), (y0 + y1) / 2)
+    return photograph(rng, [(rules, rng.uniform(0.45, 0.85)), (a, rng.uniform(0.55, 0.9))], w, h)
+
+
 def photoset(datadir, outdir, n, seed, first, prefix, photo):
     """n TEST digits, in order from index `first`, each photographed by
     photo(rng, digit, i); JPEG files PREFIX_NNNN.jpg and labels.txt."""
@@ -196,6 +215,11 @@ def formset(datadir, outdir, n):
     photoset(datadir, outdir, n, 151, 3, "form", photo)
 
 
+def ruledset(datadir, outdir, n):
+    """n digits, each between two printed rules."""
+    photoset(datadir, outdir, n, 152, 5, "ruled", lambda rng, d, i: ruled_photo(rng, d))
+
+
 def fixture_items(x, y):
     """(name, expected, bytes) for tests/images."""
     rng = np.random.default_rng(16)
@@ -215,6 +239,8 @@ def fixture_items(x, y):
         out.append((name, "any" if kw.get("empty") else dg, G.jpeg_bytes(img, quality=80)))
     img = form_photo(rng, G.sample(x, y, 8, 100))
     out.append(("frame_form.jpg", 8, G.jpeg_bytes(img, quality=85)))
+    img = ruled_photo(rng, G.sample(x, y, 2, 115))
+    out.append(("frame_rules.jpg", 2, G.jpeg_bytes(img, quality=85)))
     return out
 
 
@@ -223,6 +249,8 @@ def main(argv):
         evalset(argv[2], argv[3], int(argv[4]))
     elif len(argv) >= 5 and argv[1] == "formset":
         formset(argv[2], argv[3], int(argv[4]))
+    elif len(argv) >= 5 and argv[1] == "ruledset":
+        ruledset(argv[2], argv[3], int(argv[4]))
     elif len(argv) >= 4 and argv[1] == "fixtures":
         x, y = G.load_test(argv[2])
         G.write_set(argv[3], fixture_items(x, y))

@@ -9,7 +9,7 @@ split with scripts/gen-test-images.py, and with scripts/gen-frame-images.py
 a "framed" set (digits written in printed boxes, circles and open frames,
 some touching the frame or the photo's edge; issue 15, floor 98 %) and a
 "form" set (a row of 2-6 printed boxes, the digit in one of them; floor
-98 %). Runs them through build/mnist-predict (the worker's pipeline) and
+98 %) and a "ruled" set (the digit between two printed rules; floor 98 %). Runs them through build/mnist-predict (the worker's pipeline) and
 asserts accuracy floors: at the default sizes, no set may read more than
 0.3 points below its figure from before issue 15. The original service's
 pipeline (Pillow: convert("L"), resize to 28x28, no inversion, the same
@@ -20,7 +20,8 @@ build/mnist-eval's raw-pixel accuracy.
     /usr/bin/python3 tests/python/test_images_accuracy.py [--markdown]
 
 IMG_EVAL_N sets the size of the paper, canvas and framed sets (default 300); the
-shadow sets are half as big (their photos are larger), the form set a sixth.
+shadow sets are half as big (their photos are larger), the form set a sixth,
+the ruled set a third.
 """
 import importlib.util
 import multiprocessing
@@ -97,6 +98,8 @@ def evalset(gen, tmp, kind, n):
         generator("gen-frame-images.py").evalset(DATA, d, n)
     elif kind == "form":
         generator("gen-frame-images.py").formset(DATA, d, n)
+    elif kind == "ruled":
+        generator("gen-frame-images.py").ruledset(DATA, d, n)
     else:
         gen.evalset(DATA, d, kind, n)
     labels = {}
@@ -137,7 +140,7 @@ def main():
     rows = []
     sets = (("paper", FLOOR, N), ("canvas", FLOOR, N), ("shadow", FLOOR, N // 2),
             ("shadow-hard", 70.0, N // 2), ("framed", 98.0, N),
-            ("form", 98.0, N // 6))
+            ("form", 98.0, N // 6), ("ruled", 98.0, N // 3))
     if N == 300:
         sets = tuple((kind, max(floor, round(BEFORE_ISSUE_15.get(kind, 0) - REGRESSION, 2)), n)
                      for kind, floor, n in sets)
