@@ -3,6 +3,7 @@
 
     gen-frame-images.py evalset DATADIR OUTDIR N   N framed photos + labels.txt
     gen-frame-images.py formset DATADIR OUTDIR N   N printed forms + labels.txt
+    gen-frame-images.py ruledset DATADIR OUTDIR N  N digits between printed rules + labels.txt
     gen-frame-images.py fixtures DATADIR OUTDIR    the framed fixtures only
 
 A digit of the TEST split (DATADIR, `make data`) written inside a printed
@@ -15,7 +16,8 @@ quality 60-90. A fifth of the digits touch their frame. The fixtures
 (written into tests/images by gen-test-images.py fixtures, which imports
 this file) add a frame with nothing in it and a form with several boxes of
 which one is filled; the form set has N such forms of 2-6 boxes, the
-digit in any one of them. Every random choice comes from a seeded numpy
+digit in any one of them; the ruled set and the fixture frame_rules.jpg
+have the digit between two printed rules. Every random choice comes from a seeded numpy
 generator: the same inputs give the same bytes.
 """
 import importlib.util
