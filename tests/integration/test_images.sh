@@ -4,7 +4,8 @@
 # or the error code listed; scripts/gen-test-images.py must reproduce the
 # committed files byte for byte; the large photos (generated here, too big
 # to commit) must give their digits; blank and frame-only uploads get a low
-# confidence, from mnist-predict and from the service.
+# confidence, from mnist-predict and from the service, and the service
+# reads the digits in the framed fixtures.
 . tests/lib.sh
 B=${B:-build}
 WEIGHTS=${WEIGHTS:-weights/model.safetensors}
@@ -80,6 +81,21 @@ if have_frontend; then
             awk -v c="${c:-1}" 'BEGIN { exit !(c ~ /^0\.[0-9]+$/ && c < 0.3) }'
         i=$((i + 1))
     done
+    # The framed fixtures (boxes, circles, open frames, touching digits, the
+    # form, the rules) in one request: the service reads each one's digit.
+    grep '^frame_.* [0-9]$' tests/images/MANIFEST >"$tmp/framed"
+    args=
+    while read -r f want; do args="$args -F file=@tests/images/$f"; done <"$tmp/framed"
+    # shellcheck disable=SC2086
+    curl -s $args "$FE_URL/predict" >"$tmp/framed.json"
+    i=0
+    while read -r f want; do
+        check_eq "service, framed $f" "$want" \
+            "$(jq -r ".predictions[$i].digit" "$tmp/framed.json" 2>/dev/null)"
+        i=$((i + 1))
+    done <"$tmp/framed"
+    check "service, framed: $(wc -l <"$tmp/framed") fixtures sent (at least 10)" \
+        test "$(wc -l <"$tmp/framed")" -ge 10
     fe_stop
 else
     ok "blank uploads through the service # SKIP no $B/mnist-frontend yet"
