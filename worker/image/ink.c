@@ -220,16 +220,11 @@ out:
  * only as far as pixels that survived the noise floor (v > 0). */
 void img_grow_to_faint(const float *v, size_t w, size_t h, struct img_box *bb)
 {
-	size_t r =
-	    1 + ((bb->x1 - bb->x0) > (bb->y1 - bb->y0) ? bb->x1 - bb->x0 : bb->y1 - bb->y0) / 20;
+	size_t r = 1 + box_side(bb) / 20;
 	size_t x0 = bb->x0 > r ? bb->x0 - r : 0, y0 = bb->y0 > r ? bb->y0 - r : 0;
 	size_t x1 = bb->x1 + r < w ? bb->x1 + r : w, y1 = bb->y1 + r < h ? bb->y1 + r : h, x, y;
 	for (y = y0; y < y1; y++)
 		for (x = x0; x < x1; x++)
-			if (v[y * w + x] > 0) {
-				bb->x0 = x < bb->x0 ? x : bb->x0,
-				bb->x1 = x + 1 > bb->x1 ? x + 1 : bb->x1;
-				bb->y0 = y < bb->y0 ? y : bb->y0,
-				bb->y1 = y + 1 > bb->y1 ? y + 1 : bb->y1;
-			}
+			if (v[y * w + x] > 0)
+				box_add(bb, x, y);
 }
