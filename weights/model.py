@@ -76,12 +76,17 @@ def save_safetensors(state_dict, path, metadata=None):
             f.write(b)
 
 
-def load_safetensors(path):
+def safetensors_header(path):
+    """A safetensors file's header (tensor names -> dtype, shape, offsets;
+    "__metadata__" -> its string map, if any) and where the data begins."""
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        base = 8 + n
-        f.seek(0)
+        return json.loads(f.read(n)), 8 + n
+
+
+def load_safetensors(path):
+    header, base = safetensors_header(path)
+    with open(path, "rb") as f:
         raw = f.read()
     out = {}
     for name, info in header.items():

@@ -16,12 +16,9 @@
 
 Prints TAP lines.
 """
-import json
 import math
 import os
 import re
-import struct
-import subprocess
 import sys
 import tempfile
 
@@ -31,12 +28,13 @@ import torch.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "weights"))
-from model import MnistNet, load_model, load_split, normalise  # noqa: E402
+from model import MnistNet, load_model, load_split, normalise, safetensors_header  # noqa: E402
 import train  # noqa: E402
+import c_engine  # noqa: E402  (tests/python, the script's own folder)
 
 B = os.environ.get("B", "build")
-EVAL = os.path.join(ROOT, B, "mnist-eval")
 SHIPPED = os.path.join(ROOT, "weights", "model.safetensors")
+SHIPPED_INT8 = os.path.join(ROOT, "weights", "model-int8.safetensors")
 CARD = os.path.join(ROOT, "weights", "MODEL_CARD.md")
 MAX_ECE = 1.0  # % on TEST, for the shipped model in PyTorch and in the C engine
 failed = 0
@@ -94,12 +92,6 @@ def test_fold():
     tap(diff < 1e-5, f"fold_temperature: logits become logits / T (max |diff| {diff:.1e})")
 
 
-def metadata(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        return json.loads(f.read(n)).get("__metadata__", {})
-
-
 def card_figures():
     """What MODEL_CARD.md says of the shipped weights."""
     text = open(CARD).read()
@@ -125,22 +117,9 @@ def card_figures():
     return out
 
 
-def c_logits(pixels, precision, tmp):
-    src, dst = os.path.join(tmp, "in.f32"), os.path.join(tmp, "out.f32")
-    pixels.astype("<f4").tofile(src)
-    r = subprocess.run([EVAL, "--precision", precision, "--weights",
-                        SHIPPED.replace("model.safetensors", "model-int8.safetensors")
-                        if precision == "int8" else SHIPPED,
-                        "--batch", "32", "--raw", src, "--out", dst],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        return None, r.stderr.strip()
-    return torch.from_numpy(np.fromfile(dst, dtype="<f4").reshape(-1, 10)), ""
-
-
 def test_shipped():
     x, y = load_split(os.path.join(ROOT, B, "data"), "test")
-    meta = metadata(SHIPPED)
+    meta = safetensors_header(SHIPPED)[0].get("__metadata__", {})
     t = float(meta.get("temperature", "nan"))
     tap(0.25 <= t <= 4.0, f"shipped weights name their folded temperature: T = {t}")
     after = train.logits_of(load_model(SHIPPED), x)
@@ -178,12 +157,12 @@ def test_shipped():
         tap(card["confusion"] == conf.tolist(), "card's confusion matrix = computed")
 
     with tempfile.TemporaryDirectory(prefix="mnist-calib.") as tmp:
-        for precision in ("fp32", "int8"):
-            got, err = c_logits(x, precision, tmp)
+        for precision, weights in (("fp32", SHIPPED), ("int8", SHIPPED_INT8)):
+            got, err = c_engine.logits(precision, weights, x, 32, tmp)
             if got is None or got.shape != after.shape:
                 tap(False, f"C engine {precision}: mnist-eval failed: {err}")
                 continue
-            e = 100 * train.ece(got, y)
+            e = 100 * train.ece(torch.from_numpy(got), y)
             tap(e <= MAX_ECE and abs(e - ece_a) <= 0.2,
                 f"C engine {precision}: TEST ECE {e:.2f}% <= {MAX_ECE}%, "
                 f"within 0.2 of PyTorch's {ece_a:.2f}%")

@@ -22,7 +22,6 @@ within 1e-5; they come from a float32 forward over TRAIN whose summation
 order may differ by BLAS build).
 """
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -33,9 +32,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "weights"))
 from model import MnistNet, load_safetensors, load_split, save_safetensors  # noqa: E402
 import quantize  # noqa: E402
+import c_engine  # noqa: E402  (tests/python, the script's own folder)
 
 B = os.environ.get("B", "build")
-EVAL = os.path.join(ROOT, B, "mnist-eval")
 N = 224
 failed = 0
 
@@ -44,17 +43,6 @@ def tap(ok, name):
     global failed
     failed += 0 if ok else 1
     print(("ok - " if ok else "not ok - ") + name, flush=True)
-
-
-def c_logits(weights, pixels, batch, tmp, isa=None):
-    src, dst = os.path.join(tmp, "in.f32"), os.path.join(tmp, "out.f32")
-    pixels.astype("<f4").tofile(src)
-    cmd = [EVAL, "--precision", "int8", "--weights", weights, "--batch", str(batch),
-           "--raw", src, "--out", dst] + (["--isa", isa] if isa else [])
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        return None, r.stderr.strip()
-    return np.fromfile(dst, dtype="<f4").reshape(-1, 10), ""
 
 
 def cpu_bf16():
@@ -79,7 +67,7 @@ def check(label, path, pixels, tmp):
     runs = [(b, None) for b in (1, 7, 32)] + [(7, "avx2"), (32, "generic")]
     for batch, isa in runs:
         want = want_bf if isa is None else want_fp
-        got, err = c_logits(path, pixels, batch, tmp, isa)
+        got, err = c_engine.logits("int8", path, pixels, batch, tmp, isa)
         name = f"{label} batch {batch}" + (f" ({isa})" if isa else "")
         if got is None or got.shape != want.shape:
             tap(False, f"{name}: mnist-eval failed: {err}")

@@ -21,6 +21,7 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "weights"))
 from model import MnistNet, load_model, load_split, normalise, save_safetensors  # noqa: E402
+import c_engine  # noqa: E402  (tests/python, the script's own folder)
 
 B = os.environ.get("B", "build")
 EVAL = os.path.join(ROOT, B, "mnist-eval")
@@ -44,24 +45,13 @@ def torch_logits(model, pixels):
     return np.concatenate(out)
 
 
-def c_logits(weights, pixels, batch, tmp, isa=None):
-    src, dst = os.path.join(tmp, "in.f32"), os.path.join(tmp, "out.f32")
-    pixels.astype("<f4").tofile(src)
-    cmd = [EVAL, "--precision", "fp32", "--weights", weights, "--batch", str(batch), "--raw",
-           src, "--out", dst]
-    r = subprocess.run(cmd + (["--isa", isa] if isa else []), capture_output=True, text=True)
-    if r.returncode != 0:
-        return None, r.stderr.strip()
-    return np.fromfile(dst, dtype="<f4").reshape(-1, 10), ""
-
-
 def check(label, weights, pixels, tmp):
     want = torch_logits(load_model(weights), pixels)
     # The best kernels this CPU has at every batch size, then each slower
     # variant once (a CPU without them runs the best it has instead).
     runs = [(b, None) for b in (1, 7, 32)] + [(7, "avx2"), (32, "generic")]
     for batch, isa in runs:
-        got, err = c_logits(weights, pixels, batch, tmp, isa)
+        got, err = c_engine.logits("fp32", weights, pixels, batch, tmp, isa)
         if isa:
             batch = f"{batch} ({isa})"
         if got is None or got.shape != want.shape:
